@@ -1,0 +1,1 @@
+"""Nova libvirt driver slice with automatic live-migration completion."""

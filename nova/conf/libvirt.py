@@ -1,0 +1,302 @@
+"""Options of the libvirt driver (group ``libvirt``).
+
+Every ``live_migration_*`` option lives here; ``nova.conf.opts`` lists them
+for oslo-config-generator and the Sphinx config reference.
+"""
+
+from oslo_config import cfg
+
+libvirt_group = cfg.OptGroup(
+    'libvirt',
+    title='Libvirt options',
+    help="""
+Options for the libvirt compute driver, which runs guests on QEMU/KVM through
+the libvirt daemon of the compute host.
+""")
+
+connection_opts = [
+    cfg.StrOpt(
+        'connection_uri',
+        default='',
+        help="""
+URI of the libvirt daemon that this compute service manages.
+
+An empty value means ``qemu:///system``, the local system daemon.
+
+Possible values:
+
+* An empty string, or any libvirt connection URI, for example
+  ``qemu+unix:///system?socket=/run/libvirt/libvirt-sock``.
+"""),
+]
+
+live_migration_opts = [
+    cfg.StrOpt(
+        'live_migration_scheme',
+        help="""
+URI scheme used to reach the destination libvirt daemon for live migration.
+
+The driver builds ``<scheme>://<destination>/system`` from it. The default,
+when unset, is ``tcp`` for the QEMU driver.
+
+Related options:
+
+* ``live_migration_uri``: if set, it wins over this option.
+* ``live_migration_inbound_addr``: the host part of the built URI.
+"""),
+    cfg.StrOpt(
+        'live_migration_inbound_addr',
+        help="""
+Address (IP or host name) of this host that other compute hosts use to send
+live-migration traffic to it.
+
+When unset, the destination's compute host name is used. Set it to send
+migrations over a dedicated migration network.
+
+Related options:
+
+* ``live_migration_tunnelled``: when not tunnelled, this address is also
+  used for the migration data stream (``migrate_uri``).
+"""),
+    cfg.StrOpt(
+        'live_migration_uri',
+        deprecated_for_removal=True,
+        deprecated_reason="""
+Use live_migration_scheme and live_migration_inbound_addr, which also set the
+address of the data stream.
+""",
+        help="""
+Full URI of the destination libvirt daemon, with ``%s`` standing for the
+destination host name, for example ``qemu+ssh://nova@%s/system``.
+
+When set, it overrides ``live_migration_scheme`` and
+``live_migration_inbound_addr`` for the control connection.
+"""),
+    cfg.BoolOpt(
+        'live_migration_tunnelled',
+        default=False,
+        help="""
+Send migration data through the libvirt daemons' own connection
+(``VIR_MIGRATE_TUNNELLED``) instead of a direct QEMU-to-QEMU stream.
+
+Tunnelling encrypts the stream when the libvirt connection is encrypted, but
+costs CPU on both hosts and lowers the achievable bandwidth.
+
+Related options:
+
+* ``live_migration_permit_post_copy``: post-copy is never used for a
+  tunnelled migration, because libvirt cannot tunnel it; the option is
+  ignored (with a log line) while this option is true.
+"""),
+    cfg.IntOpt(
+        'live_migration_bandwidth',
+        default=0,
+        min=0,
+        help="""
+Maximum bandwidth of one live migration, in MiB/s.
+
+0 means no limit from Nova: the migration uses what the network gives. The
+value is passed to libvirt as the ``bandwidth`` migration parameter and
+applies to both the pre-copy and the post-copy phase.
+
+Related options:
+
+* ``live_migration_downtime``: a guest converges in pre-copy only if the data
+  it dirties during the allowed downtime fits through this bandwidth.
+"""),
+    cfg.IntOpt(
+        'live_migration_downtime',
+        default=500,
+        min=100,
+        help="""
+Maximum downtime, in milliseconds, the guest may be paused for the final
+switch-over of a pre-copy live migration.
+
+The driver raises the allowed downtime towards this value in
+``live_migration_downtime_steps`` steps, one every
+``live_migration_downtime_delay`` seconds per GiB of guest data. QEMU
+completes the migration as soon as the memory left to copy can be sent within
+the currently allowed downtime. Values below 100 ms are rejected: QEMU needs
+some tens of milliseconds just to move the device state.
+
+Related options:
+
+* ``live_migration_downtime_steps``, ``live_migration_downtime_delay``.
+"""),
+    cfg.IntOpt(
+        'live_migration_downtime_steps',
+        default=10,
+        min=3,
+        help="""
+Number of steps in which the allowed downtime rises to
+``live_migration_downtime``.
+
+The first step allows ``live_migration_downtime / steps`` milliseconds; each
+later step adds an equal share until the last one allows the full value.
+"""),
+    cfg.IntOpt(
+        'live_migration_downtime_delay',
+        default=75,
+        min=3,
+        help="""
+Time between two downtime steps, in seconds per GiB of guest data.
+
+The delay is multiplied by the guest's RAM plus the disk data that moves with
+it, in GiB (RAM counts as at least 2 GiB), so a large guest gets more time in
+each step. For a 4 GiB guest without block migration the default gives one
+step every 300 seconds.
+"""),
+    cfg.IntOpt(
+        'live_migration_completion_timeout',
+        default=800,
+        min=0,
+        mutable=True,
+        help="""
+Time, in seconds per GiB of guest data, a live migration may run before
+``live_migration_timeout_action`` is taken.
+
+The limit is this value multiplied by the guest's RAM plus the disk data that
+moves with it, in GiB (RAM counts as at least 2 GiB). With the default, a
+4 GiB guest gets 3200 seconds. Once a migration has switched to post-copy it
+is never aborted: the guest already runs on the destination.
+
+Possible values:
+
+* 0: no timeout; the migration runs until it completes or an operator
+  aborts or force-completes it.
+* A positive integer: seconds per GiB.
+
+Related options:
+
+* ``live_migration_timeout_action``: what happens at the timeout.
+* ``live_migration_progress_timeout``: reacts earlier to a stalled
+  migration.
+"""),
+    cfg.StrOpt(
+        'live_migration_timeout_action',
+        default='abort',
+        choices=[
+            ('abort', 'Cancel the migration; the guest keeps running on the '
+                      'source host.'),
+            ('force_complete', 'Complete the migration: switch it to '
+                               'post-copy when post-copy is permitted and '
+                               'available, otherwise pause the guest until '
+                               'the remaining memory is copied.'),
+        ],
+        mutable=True,
+        help="""
+What the driver does when a live migration hits
+``live_migration_completion_timeout`` or
+``live_migration_progress_timeout``.
+
+Related options:
+
+* ``live_migration_permit_post_copy``: decides whether ``force_complete``
+  switches to post-copy or pauses the guest.
+"""),
+    cfg.IntOpt(
+        'live_migration_progress_timeout',
+        default=0,
+        min=0,
+        mutable=True,
+        help="""
+Time, in seconds, a live migration may go without progress before
+``live_migration_timeout_action`` is taken.
+
+Progress is judged per memory iteration, not per sample: at the start of
+every pre-copy pass QEMU re-reads which pages the guest dirtied, so the data
+remaining jumps up at each new pass and falls during it. Those normal ups and
+downs are not progress and not a stall. The driver records, for every pass,
+the most data it saw remaining in that pass (what the pass set out to send).
+The migration progresses when a pass sets out to send at least 10% less than
+every earlier pass did. If no pass does that for this many seconds, the
+migration is stalled. Before the second pass starts the first pass's
+shrinking counts as progress, so a slow first copy of a large guest never
+looks stalled.
+
+Possible values:
+
+* 0: off (the default).
+* A positive integer: seconds without progress.
+
+Related options:
+
+* ``live_migration_permit_post_copy``: when permitted, a stalled migration
+  switches to post-copy automatically, usually long before this timeout.
+"""),
+    cfg.BoolOpt(
+        'live_migration_permit_post_copy',
+        default=False,
+        help="""
+Permit live migrations to switch to post-copy mode.
+
+In post-copy the guest stops on the source, its device state moves, and it
+resumes at once on the destination; memory pages it has not received yet are
+fetched from the source on first access while the rest are pushed in the
+background. A migration in post-copy always completes, in a time bounded by
+the guest's RAM divided by the bandwidth, and the guest is paused only for the
+device-state switch.
+
+When permitted, the migration is started with ``VIR_MIGRATE_POSTCOPY`` but
+begins in ordinary pre-copy. The driver switches it to post-copy:
+
+* automatically, as soon as pre-copy cannot finish: from the second memory
+  pass on, when a pass sets out to send less than 10% less data than the
+  previous pass did, or when libvirt reports a memory dirty rate at or above
+  the transfer rate;
+* when an operator calls the ``live-migration-force-complete`` API;
+* at ``live_migration_completion_timeout`` or
+  ``live_migration_progress_timeout`` when
+  ``live_migration_timeout_action`` is ``force_complete``.
+
+Requires libvirt 1.3.3 and QEMU 2.5.0 or newer on both hosts; on older
+hosts the option is ignored and an INFO line says why. It is also ignored for
+tunnelled migrations (``live_migration_tunnelled``).
+
+Risk: once in post-copy the guest's memory is split between the two hosts.
+If the network between them fails, or either host fails, before the copy
+ends, the guest cannot run on either side and is lost unless the migration
+can be recovered. Guest performance also drops while pages are fetched over
+the network.
+
+Related options:
+
+* ``live_migration_permit_auto_converge``: when both are permitted and
+  post-copy is available, post-copy is used and auto-converge is not
+  requested.
+"""),
+    cfg.BoolOpt(
+        'live_migration_permit_auto_converge',
+        default=False,
+        help="""
+Permit QEMU to slow the guest down so that a live migration converges
+(``VIR_MIGRATE_AUTO_CONVERGE``).
+
+When the guest dirties memory faster than the migration sends it, QEMU
+throttles the guest's vCPUs: first to 20% of their time taken away, then 10%
+more at each further check, up to 99%. A guest that dirties memory in
+proportion to the CPU it gets then converges, at the cost of running slower
+for the rest of the migration. A guest whose dirtying is not CPU-bound (for
+example DMA from devices) may still not converge.
+
+Requires libvirt 1.2.3 and QEMU 1.6.0 or newer; on older hosts the option is
+ignored and an INFO line says why.
+
+Related options:
+
+* ``live_migration_permit_post_copy``: post-copy wins when both are
+  permitted and post-copy is available; auto-converge is then used only
+  where post-copy is not (older hosts, tunnelled migrations).
+"""),
+]
+
+ALL_OPTS = connection_opts + live_migration_opts
+
+
+def register_opts(conf):
+    conf.register_group(libvirt_group)
+    conf.register_opts(ALL_OPTS, group=libvirt_group)
+
+
+def list_opts():
+    return {libvirt_group: ALL_OPTS}

@@ -1,0 +1,1 @@
+"""Small domain objects shared by the driver and the compute service."""

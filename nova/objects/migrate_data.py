@@ -1,0 +1,20 @@
+"""What the source driver needs to know about the destination."""
+
+import dataclasses
+from typing import Any, Optional
+
+
+@dataclasses.dataclass
+class LibvirtLiveMigrateData(object):
+    """Filled by the destination's pre_live_migration step.
+
+    ``target_connect_addr`` is the destination's
+    ``[libvirt] live_migration_inbound_addr`` (or None), used both for the
+    libvirt control connection and the QEMU data stream.
+    """
+
+    migration: Any = None
+    target_connect_addr: Optional[str] = None
+    block_migration: bool = False
+    disk_bytes: int = 0
+    dest_uri: Optional[str] = None

@@ -1,0 +1,272 @@
+"""The libvirt compute driver: live migration and its monitor loop.
+
+The driver starts the blocking ``migrateToURI3`` in an operation thread and
+watches the job from the calling thread. The loop is deliberately short:
+every decision lives in ``migration.py`` and takes plain values; this
+module only gathers those values from libvirt and applies the answers.
+Operator requests (force-complete, abort) do not touch libvirt directly:
+they queue a task that the loop runs on its next pass.
+"""
+
+import collections
+import dataclasses
+import threading
+from typing import Any
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception
+from nova import utils
+from nova.virt import driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import migration
+from nova.virt.libvirt import migration_flags
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+# How often the loop polls libvirt, and how often it writes stats out.
+MONITOR_POLL_INTERVAL = 0.5
+STATS_SAVE_INTERVAL = 5.0
+
+
+@dataclasses.dataclass
+class ActiveMigration(object):
+    """What the API side and the monitor loop share for one migration."""
+
+    instance_uuid: str
+    tasks: Any = dataclasses.field(default_factory=collections.deque)
+    state: Any = None
+
+
+class LibvirtDriver(driver.ComputeDriver):
+    """Nova's libvirt driver, reduced to what live migration needs."""
+
+    def __init__(self, host=None, conf=None, clock=None):
+        self._conf = conf or CONF
+        self._host = host or libvirt_host.Host(
+            self._conf.libvirt.connection_uri)
+        self._clock = clock or utils.RealClock()
+        self._active = {}
+        self._active_lock = threading.Lock()
+        self._host.register_lifecycle_handler(self._on_lifecycle_event)
+
+    @property
+    def host(self):
+        return self._host
+
+    @property
+    def _lv(self):
+        return self._host.libvirt
+
+    def init_host(self, host):
+        """Check the connection works and say which features are usable."""
+        self._host.get_connection()
+        plan = self._migration_plan(block_migration=False)
+        for note in plan.notes:
+            LOG.info('Live migration: %s', note)
+
+    # -- flags ------------------------------------------------------------
+
+    def _migration_plan(self, block_migration):
+        lvconf = self._conf.libvirt
+        has = self._host.has_min_version
+        return migration_flags.build_migration_flags(
+            self._lv,
+            tunnelled=lvconf.live_migration_tunnelled,
+            block_migration=block_migration,
+            permit_postcopy=lvconf.live_migration_permit_post_copy,
+            permit_auto_converge=lvconf.live_migration_permit_auto_converge,
+            postcopy_supported=has(migration_flags.MIN_LIBVIRT_POSTCOPY,
+                                   migration_flags.MIN_QEMU_POSTCOPY),
+            auto_converge_supported=has(
+                migration_flags.MIN_LIBVIRT_AUTO_CONVERGE,
+                migration_flags.MIN_QEMU_AUTO_CONVERGE))
+
+    # -- operator requests --------------------------------------------------
+
+    def _queue_task(self, instance, task):
+        with self._active_lock:
+            active = self._active.get(instance.uuid)
+            if active is None:
+                raise exception.NoActiveMigrationForInstance(
+                    instance_id=instance.uuid)
+            active.tasks.append(task)
+        LOG.info('Queued live migration task %s for %s', task, instance.uuid)
+
+    def live_migration_force_complete(self, instance):
+        self._queue_task(instance, migration.TASK_FORCE_COMPLETE)
+
+    def live_migration_abort(self, instance):
+        self._queue_task(instance, migration.TASK_ABORT)
+
+    def active_migration(self, instance_uuid):
+        """The ActiveMigration of an instance, or None."""
+        with self._active_lock:
+            return self._active.get(instance_uuid)
+
+    # -- events -----------------------------------------------------------
+
+    def _on_lifecycle_event(self, uuid, event, detail):
+        """Note the post-copy switch; runs on libvirt's event thread."""
+        lv = self._lv
+        if (event == lv.VIR_DOMAIN_EVENT_SUSPENDED and
+                detail == lv.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY):
+            active = self.active_migration(uuid)
+            if active is not None and active.state is not None:
+                LOG.info('Instance %s: migration switched to post-copy', uuid)
+                active.state.postcopy_active = True
+
+    # -- live migration ---------------------------------------------------
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        guest = self._host.get_guest(instance.uuid)
+        mig = migrate_data.migration if migrate_data else None
+        plan = self._migration_plan(block_migration)
+        for note in plan.notes:
+            LOG.info('Instance %s: %s', instance.uuid, note)
+        lvconf = self._conf.libvirt
+        addr = migrate_data.target_connect_addr if migrate_data else None
+        dest_uri = (migrate_data and migrate_data.dest_uri) or \
+            migration_flags.destination_uri(
+                dest, scheme=lvconf.live_migration_scheme,
+                uri_template=lvconf.live_migration_uri,
+                target_connect_addr=addr)
+        params = migration_flags.migrate_params(
+            self._lv, addr, lvconf.live_migration_tunnelled,
+            lvconf.live_migration_bandwidth)
+        disk_bytes = migrate_data.disk_bytes if migrate_data else 0
+        state = migration.MonitorState(
+            data_gb=migration.guest_data_gb(instance.memory_mb, disk_bytes),
+            postcopy_enabled=plan.postcopy)
+        active = ActiveMigration(instance.uuid, state=state)
+        with self._active_lock:
+            self._active[instance.uuid] = active
+        LOG.info('Instance %s: live migration to %s (%s), flags %#x',
+                 instance.uuid, dest, dest_uri, plan.flags)
+        try:
+            if mig is not None:
+                mig.status = migration.STATUS_RUNNING
+                mig.save()
+            operation = utils.spawn_blocking(
+                guest.migrate, dest_uri, params, plan.flags)
+            job_type, error = self._live_migration_monitor(
+                guest, instance, mig, active, operation)
+        finally:
+            with self._active_lock:
+                self._active.pop(instance.uuid, None)
+        self._finish(context, instance, dest, guest, state, job_type, error,
+                     post_method, recover_method, block_migration,
+                     migrate_data)
+        return job_type
+
+    def _finish(self, context, instance, dest, guest, state, job_type, error,
+                post_method, recover_method, block_migration, migrate_data):
+        if job_type == libvirt_guest.JOB_COMPLETED:
+            LOG.info('Instance %s: live migration completed', instance.uuid)
+            post_method(context, instance, dest, block_migration,
+                        migrate_data)
+            return
+        status = ('cancelled' if job_type == libvirt_guest.JOB_CANCELLED
+                  else 'failed')
+        LOG.warning('Instance %s: live migration %s: %s', instance.uuid,
+                    status, error or 'guest still on the source')
+        migration.run_recover_tasks(guest, state)
+        recover_method(context, instance, dest, migrate_data,
+                       migration_status=status)
+
+    def _live_migration_monitor(self, guest, instance, mig, active,
+                                operation):
+        """Watch one migration until it ends; return (job type, error)."""
+        state = active.state
+        lvconf = self._conf.libvirt
+        ladder = migration.downtime_steps(
+            state.data_gb, lvconf.live_migration_downtime,
+            lvconf.live_migration_downtime_steps,
+            lvconf.live_migration_downtime_delay)
+        while True:
+            info = guest.get_job_info()
+            now = self._clock.now()
+            if not migration.is_job_running(info):
+                if state.started_at is None and not operation.ready():
+                    self._clock.sleep(MONITOR_POLL_INTERVAL)
+                    continue        # the job has not started yet
+                break               # it ended: read the outcome below
+            if state.started_at is None:
+                state.started_at = now
+                state.progress = migration.ProgressTracker(started_at=now)
+            elapsed = now - state.started_at
+            state.progress.observe(now, info.memory_iteration,
+                                   info.data_remaining)
+            migration.run_tasks(active.tasks, guest, state, now)
+            self._take_decisions(guest, info, state, now, elapsed)
+            state.downtime_step = migration.update_downtime(
+                guest, ladder, state.downtime_step, elapsed)
+            self._save_progress(instance, mig, info, state, now)
+            self._clock.sleep(MONITOR_POLL_INTERVAL)
+        return self._outcome(guest, state, operation)
+
+    def _take_decisions(self, guest, info, state, now, elapsed):
+        """Timeouts and the automatic post-copy switch."""
+        lvconf = self._conf.libvirt
+        if state.timeout_action_taken is None:
+            due = migration.timeout_action_due(
+                elapsed,
+                migration.completion_timeout_seconds(
+                    lvconf.live_migration_completion_timeout, state.data_gb),
+                state.progress.stalled_for(now),
+                lvconf.live_migration_progress_timeout,
+                state.postcopy_active)
+            if due is not None:
+                state.timeout_action_taken = due
+                self._timeout_action(guest, state, now, due)
+                return
+        reason = migration.should_switch_to_postcopy(
+            info, state.progress, state.postcopy_enabled,
+            state.postcopy_active)
+        if reason is not None:
+            try:
+                migration.force_complete(guest, state, now, reason)
+            except Exception as exc:
+                LOG.warning('Switch to post-copy failed: %s', exc)
+
+    def _timeout_action(self, guest, state, now, which):
+        action = self._conf.libvirt.live_migration_timeout_action
+        reason = '%s timeout reached' % which
+        try:
+            if action == 'force_complete':
+                migration.force_complete(guest, state, now, reason)
+            else:
+                migration.abort(guest, state, now, reason)
+        except Exception as exc:
+            LOG.warning('Live migration timeout action %s failed: %s',
+                        action, exc)
+
+    def _save_progress(self, instance, mig, info, state, now):
+        if mig is None:
+            return
+        if state.postcopy_active and not state.postcopy_saved:
+            mig.status = migration.STATUS_POSTCOPY
+            state.postcopy_saved = True
+            state.stats_saved_at = None     # save the new status now
+        if (state.stats_saved_at is None or
+                now - state.stats_saved_at >= STATS_SAVE_INTERVAL):
+            migration.save_stats(instance, mig, info)
+            state.stats_saved_at = now
+
+    def _outcome(self, guest, state, operation):
+        """Wait for the operation thread and classify how the job ended."""
+        error = None
+        try:
+            operation.wait()
+        except self._lv.libvirtError as exc:
+            error = exc
+        except Exception as exc:  # anything else is a failure too
+            error = exc
+        job_type = migration.find_job_type(guest, error,
+                                           state.abort_requested)
+        return job_type, error

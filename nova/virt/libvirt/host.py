@@ -1,0 +1,163 @@
+"""The libvirt connection of one compute host.
+
+``Host`` opens the connection, answers version questions and delivers
+domain lifecycle events. The libvirt-python module is injected (the real one
+by default) so that tests and the benchmark run the same code on the fake.
+"""
+
+import threading
+
+from oslo_log import log as logging
+from oslo_utils import importutils
+
+from nova.virt.libvirt import guest as libvirt_guest
+
+LOG = logging.getLogger(__name__)
+
+
+def version_to_int(version):
+    """(major, minor, micro) -> libvirt's integer form major*1e6+minor*1e3."""
+    major, minor, micro = (tuple(version) + (0, 0, 0))[:3]
+    return major * 1000000 + minor * 1000 + micro
+
+
+def int_to_version(number):
+    return (number // 1000000, (number // 1000) % 1000, number % 1000)
+
+
+def load_libvirt():
+    """Import the real libvirt-python module (lazily: tests never need it)."""
+    return importutils.import_module('libvirt')
+
+
+class Host(object):
+    """Connection to one libvirt daemon."""
+
+    def __init__(self, uri='', libvirt_module=None, event_loop=True):
+        self._uri = uri or 'qemu:///system'
+        self._libvirt = libvirt_module or load_libvirt()
+        self._want_event_loop = event_loop
+        self._conn = None
+        self._lock = threading.Lock()
+        self._lifecycle_handlers = []
+        self._event_thread = None
+
+    @property
+    def libvirt(self):
+        return self._libvirt
+
+    @property
+    def uri(self):
+        return self._uri
+
+    # -- connection -------------------------------------------------------
+
+    def get_connection(self):
+        with self._lock:
+            if self._conn is None or not self._is_alive(self._conn):
+                self._conn = self._connect()
+            return self._conn
+
+    def _is_alive(self, conn):
+        try:
+            return bool(conn.isAlive())
+        except self._libvirt.libvirtError:
+            return False
+
+    def _connect(self):
+        lv = self._libvirt
+        if self._want_event_loop:
+            self._start_event_loop()
+        LOG.debug('Connecting to libvirt at %s', self._uri)
+        conn = lv.open(self._uri)
+        if self._want_event_loop:
+            conn.domainEventRegisterAny(
+                None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                self._on_lifecycle_event, None)
+        return conn
+
+    def _start_event_loop(self):
+        """Run libvirt's default event loop in a native daemon thread.
+
+        libvirt invokes callbacks from that thread; handlers must only record
+        facts (set attributes), never block.
+        """
+        if self._event_thread is not None:
+            return
+        lv = self._libvirt
+        lv.virEventRegisterDefaultImpl()
+
+        def run_forever():
+            while True:
+                lv.virEventRunDefaultImpl()
+
+        try:
+            from eventlet import patcher
+            native_threading = patcher.original('threading')
+        except ImportError:  # pragma: no cover
+            native_threading = threading
+        self._event_thread = native_threading.Thread(
+            target=run_forever, name='libvirt-events', daemon=True)
+        self._event_thread.start()
+
+    # -- events -----------------------------------------------------------
+
+    def register_lifecycle_handler(self, handler):
+        """handler(domain_uuid, event, detail), called from libvirt's thread."""
+        self._lifecycle_handlers.append(handler)
+
+    def _on_lifecycle_event(self, conn, dom, event, detail, opaque):
+        uuid = dom.UUIDString()
+        for handler in list(self._lifecycle_handlers):
+            try:
+                handler(uuid, event, detail)
+            except Exception:  # a bad handler must not kill the event loop
+                LOG.exception('Lifecycle handler failed for %s', uuid)
+
+    # -- versions ---------------------------------------------------------
+
+    def get_libvirt_version(self):
+        return int_to_version(self.get_connection().getLibVersion())
+
+    def get_hypervisor_version(self):
+        return int_to_version(self.get_connection().getVersion())
+
+    def has_min_version(self, lv_ver=None, hv_ver=None):
+        """True when libvirt and the hypervisor are at least these versions."""
+        conn = self.get_connection()
+        if lv_ver and conn.getLibVersion() < version_to_int(lv_ver):
+            return False
+        if hv_ver and conn.getVersion() < version_to_int(hv_ver):
+            return False
+        return True
+
+    def get_hostname(self):
+        return self.get_connection().getHostname()
+
+    # -- guests -----------------------------------------------------------
+
+    def get_guest(self, uuid):
+        """The Guest with this UUID; raises libvirtError(NO_DOMAIN)."""
+        dom = self.get_connection().lookupByUUIDString(uuid)
+        return libvirt_guest.Guest(dom, self._libvirt)
+
+    def find_guest(self, uuid):
+        """The Guest with this UUID, or None when this host has none."""
+        try:
+            return self.get_guest(uuid)
+        except self._libvirt.libvirtError as exc:
+            if exc.get_error_code() == self._libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    def create_guest(self, xml, start=True):
+        """Define a persistent domain from XML and (by default) start it."""
+        dom = self.get_connection().defineXML(xml)
+        guest = libvirt_guest.Guest(dom, self._libvirt)
+        if start:
+            guest.launch()
+        return guest
+
+    def list_guests(self):
+        return [libvirt_guest.Guest(d, self._libvirt)
+                for d in self.get_connection().listAllDomains(0)]

@@ -1,0 +1,412 @@
+"""Decisions of the live-migration monitor, one small function each.
+
+The driver's monitor loop (``driver.LibvirtDriver._live_migration_monitor``)
+reads job statistics, then asks these functions what to do:
+
+=======================  ===================================================
+step                     function
+=======================  ===================================================
+job-type detection       ``find_job_type`` / ``finished_job_type``
+abort / timeout          ``timeout_action_due``, ``ProgressTracker``
+post-copy switch         ``should_switch_to_postcopy``
+downtime stepping        ``downtime_steps``, ``downtime_step_due``,
+                         ``update_downtime``
+stats update             ``migration_stats``, ``progress_percent``,
+                         ``save_stats``
+task processing          ``run_tasks`` (``force_complete``, ``abort``)
+recovery                 ``run_recover_tasks``
+=======================  ===================================================
+
+Everything except the three functions that act (``update_downtime``,
+``run_tasks``/``force_complete``/``abort``, ``run_recover_tasks``) is a
+pure function over plain values; the acting ones take the ``Guest`` wrapper,
+never libvirt itself.
+"""
+
+import dataclasses
+from typing import List, Optional
+
+from oslo_log import log as logging
+
+from nova.virt.libvirt import guest as libvirt_guest
+
+LOG = logging.getLogger(__name__)
+
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+
+# Operator tasks the monitor loop accepts.
+TASK_FORCE_COMPLETE = 'force-complete'
+TASK_ABORT = 'abort'
+KNOWN_TASKS = (TASK_FORCE_COMPLETE, TASK_ABORT)
+
+# Recovery tasks: what to undo when the migration does not complete.
+RECOVER_UNPAUSE = 'unpause'
+
+# Migration record statuses set while the monitor runs.
+STATUS_RUNNING = 'running'
+STATUS_POSTCOPY = 'running (post-copy)'
+
+# Guest RAM counts as at least this much when scaling timeouts: small
+# guests still need time for set-up and the first pass.
+MIN_SCALING_RAM_GB = 2.0
+
+# A memory pass is meaningful progress when it sets out to send at least
+# this fraction less than every earlier pass did.
+MIN_PASS_SHRINK = 0.10
+
+RUNNING_JOB_TYPES = (libvirt_guest.JOB_BOUNDED, libvirt_guest.JOB_UNBOUNDED)
+
+
+# -- sizes -----------------------------------------------------------------
+
+def guest_data_gb(memory_mb, disk_bytes=0):
+    """GiB of data a migration moves, the unit timeouts are scaled by.
+
+    RAM counts as at least ``MIN_SCALING_RAM_GB``; disk counts only when it
+    is copied (block migration).
+    """
+    ram_gb = max(memory_mb / 1024.0, MIN_SCALING_RAM_GB)
+    return ram_gb + max(disk_bytes, 0) / float(GiB)
+
+
+# -- job-type detection ----------------------------------------------------
+
+def finished_job_type(domain_exists, domain_active, operation_error,
+                      abort_requested):
+    """Classify a migration job that libvirt no longer reports as running.
+
+    libvirt forgets a job once it ends, so the outcome is read off the
+    domain: still active on the source means the guest never left (failed,
+    or cancelled when we asked for it); gone or shut off means it left,
+    which is a success unless the migration call itself reported an error.
+    """
+    if domain_exists and domain_active:
+        if abort_requested:
+            return libvirt_guest.JOB_CANCELLED
+        return libvirt_guest.JOB_FAILED
+    if operation_error is not None:
+        return libvirt_guest.JOB_FAILED
+    return libvirt_guest.JOB_COMPLETED
+
+
+def find_job_type(guest, operation_error, abort_requested):
+    """``finished_job_type`` for this guest, asking libvirt for its state."""
+    exists, active = guest.exists_active()
+    return finished_job_type(exists, active, operation_error,
+                             abort_requested)
+
+
+def is_job_running(info):
+    return info.type in RUNNING_JOB_TYPES
+
+
+# -- progress and timeouts -------------------------------------------------
+
+@dataclasses.dataclass
+class ProgressTracker(object):
+    """What the migration set out to send in each memory pass.
+
+    At the start of every pre-copy pass QEMU re-reads the dirty bitmap, so
+    data remaining jumps up and then falls during the pass. Comparing raw
+    samples would call every new pass a regression and every pass end a
+    record; instead the tracker keeps, per pass, the most data seen
+    remaining in it (what the pass set out to send) and calls it progress
+    only when a pass sets out to send ``MIN_PASS_SHRINK`` less than every
+    earlier pass. During the first pass each new low is progress.
+    """
+
+    started_at: float
+    iteration: int = 0
+    pass_start: int = 0                # most data remaining seen this pass
+    previous_pass_start: int = 0       # same, for the pass before
+    best_pass_start: Optional[int] = None
+    lowest_first_pass: Optional[int] = None
+    last_progress_at: Optional[float] = None
+
+    def observe(self, now, iteration, remaining):
+        """Record one sample. Returns True when a new pass began."""
+        remaining = max(int(remaining), 0)
+        if self.last_progress_at is None:
+            self.last_progress_at = now
+        iteration = max(int(iteration), 1)
+        new_pass = iteration > self.iteration and self.iteration > 0
+        if new_pass:
+            self.previous_pass_start = self.pass_start
+            self.pass_start = remaining
+        else:
+            self.pass_start = max(self.pass_start, remaining)
+        self.iteration = max(iteration, self.iteration)
+
+        if self.iteration <= 1:
+            if (self.lowest_first_pass is None or
+                    remaining < self.lowest_first_pass):
+                self.lowest_first_pass = remaining
+                self.last_progress_at = now
+        elif new_pass:
+            reference = self.best_pass_start
+            if reference is None:
+                reference = self.previous_pass_start
+            if remaining <= reference * (1.0 - MIN_PASS_SHRINK):
+                self.last_progress_at = now
+            if self.best_pass_start is None or remaining < reference:
+                self.best_pass_start = min(remaining, reference)
+        return new_pass
+
+    def stalled_for(self, now):
+        """Seconds since the last progress."""
+        if self.last_progress_at is None:
+            return 0.0
+        return max(now - self.last_progress_at, 0.0)
+
+    def pass_shrink(self):
+        """Fraction by which the current pass shrank against the previous."""
+        if self.iteration < 2 or self.previous_pass_start <= 0:
+            return None
+        return 1.0 - float(self.pass_start) / self.previous_pass_start
+
+
+def completion_timeout_seconds(timeout_per_gb, data_gb):
+    """The completion timeout of one migration; 0 means none."""
+    if timeout_per_gb <= 0:
+        return 0
+    return int(timeout_per_gb * data_gb)
+
+
+def timeout_action_due(elapsed, completion_timeout, stalled_for,
+                       progress_timeout, postcopy_active):
+    """Which timeout, if any, calls for ``live_migration_timeout_action``.
+
+    Returns 'completion', 'progress' or None. A migration in post-copy is
+    never timed out: the guest already runs on the destination and the
+    only way forward is to finish.
+    """
+    if postcopy_active:
+        return None
+    if completion_timeout > 0 and elapsed > completion_timeout:
+        return 'completion'
+    if progress_timeout > 0 and stalled_for > progress_timeout:
+        return 'progress'
+    return None
+
+
+# -- post-copy switch ------------------------------------------------------
+
+def should_switch_to_postcopy(info, tracker, postcopy_enabled,
+                              postcopy_active):
+    """Why pre-copy cannot finish, or None while it still may.
+
+    Only from the second memory pass on (the first pass is the bulk copy
+    of all RAM). Two signals, either is enough:
+
+    * the pass that just began sets out to send less than
+      ``MIN_PASS_SHRINK`` less than the previous pass did;
+    * libvirt reports the guest dirtying memory at least as fast as the
+      migration transfers it, so no pass can be shorter than the last.
+    """
+    if not postcopy_enabled or postcopy_active:
+        return None
+    if not is_job_running(info) or tracker.iteration < 2:
+        return None
+    shrink = tracker.pass_shrink()
+    if shrink is not None and shrink < MIN_PASS_SHRINK:
+        return ('memory pass %d shrank by %d%% only' %
+                (tracker.iteration, int(round(shrink * 100))))
+    dirty_bps = info.memory_dirty_bps
+    if info.memory_bps > 0 and dirty_bps >= info.memory_bps:
+        return ('guest dirties %d MiB/s, migration sends %d MiB/s' %
+                (dirty_bps // MiB, info.memory_bps // MiB))
+    return None
+
+
+# -- downtime stepping -----------------------------------------------------
+
+def downtime_steps(data_gb, max_downtime_ms, steps, delay_per_gb):
+    """The (seconds after start, allowed downtime ms) ladder.
+
+    ``steps + 1`` rungs rise linearly from ``max_downtime / steps`` to
+    ``max_downtime``; rung i is reached ``i * delay_per_gb * data_gb``
+    seconds after the migration started.
+    """
+    delay = int(delay_per_gb * data_gb)
+    first = max_downtime_ms / float(steps)
+    rise = (max_downtime_ms - first) / float(steps)
+    return [(delay * i, int(first + rise * i)) for i in range(steps + 1)]
+
+
+def downtime_step_due(ladder, current_step, elapsed):
+    """Index of the highest rung reached by ``elapsed`` if above current."""
+    due = current_step
+    for index, (at, _ms) in enumerate(ladder):
+        if elapsed >= at:
+            due = index
+    return due if due > current_step else None
+
+
+def update_downtime(guest, ladder, current_step, elapsed):
+    """Apply the next downtime rung when due; return the current rung.
+
+    A libvirt error is logged and the rung is retried next time.
+    """
+    due = downtime_step_due(ladder, current_step, elapsed)
+    if due is None:
+        return current_step
+    downtime_ms = ladder[due][1]
+    try:
+        guest.migrate_configure_max_downtime(downtime_ms)
+    except Exception as exc:
+        LOG.warning('Unable to set max downtime %d ms: %s', downtime_ms, exc)
+        return current_step
+    LOG.debug('Allowed migration downtime now %d ms (step %d)',
+              downtime_ms, due)
+    return due
+
+
+# -- stats -----------------------------------------------------------------
+
+STAT_FIELDS = ('memory_total', 'memory_processed', 'memory_remaining',
+               'disk_total', 'disk_processed', 'disk_remaining')
+
+
+def migration_stats(info):
+    """The Migration record fields libvirt's job statistics fill in."""
+    return {name: max(getattr(info, name), 0) for name in STAT_FIELDS}
+
+
+def progress_percent(info):
+    """Instance progress: share of data already sent, 0..100."""
+    total = info.data_total
+    if total <= 0:
+        return 0
+    remaining = min(max(info.data_remaining, 0), total)
+    return int(round(100.0 * (total - remaining) / total))
+
+
+def save_stats(instance, migration, info):
+    """Copy job statistics onto the Migration record and the instance."""
+    for name, value in migration_stats(info).items():
+        setattr(migration, name, value)
+    migration.save()
+    instance.progress = progress_percent(info)
+    instance.save()
+
+
+# -- tasks -----------------------------------------------------------------
+
+@dataclasses.dataclass
+class MonitorState(object):
+    """Everything the monitor loop knows about one migration."""
+
+    data_gb: float
+    postcopy_enabled: bool
+    started_at: Optional[float] = None
+    postcopy_active: bool = False
+    postcopy_saved: bool = False
+    paused_by_monitor: bool = False
+    abort_requested: bool = False
+    timeout_action_taken: Optional[str] = None
+    downtime_step: int = -1
+    stats_saved_at: Optional[float] = None
+    recover_tasks: List[str] = dataclasses.field(default_factory=list)
+    actions: List[tuple] = dataclasses.field(default_factory=list)
+    progress: Optional[ProgressTracker] = None
+
+    def record(self, now, action, detail=''):
+        """Remember a corrective action (for logs, tests and benchmarks)."""
+        elapsed = now - self.started_at if self.started_at is not None else 0
+        self.actions.append((round(elapsed, 3), action, detail))
+        LOG.info('Live migration monitor: %s %s (after %.1f s)',
+                 action, detail, elapsed)
+
+    def first_action_after(self, names):
+        for elapsed, action, _detail in self.actions:
+            if action in names:
+                return elapsed
+        return None
+
+
+def force_complete(guest, state, now, reason):
+    """Make the migration finish now: post-copy if enabled, else pause.
+
+    Returns the action taken ('postcopy', 'pause') or None.
+    """
+    if state.postcopy_active:
+        LOG.info('Force complete ignored: already in post-copy')
+        return None
+    if state.postcopy_enabled:
+        guest.migrate_start_postcopy()
+        state.postcopy_active = True
+        state.record(now, 'postcopy', reason)
+        return 'postcopy'
+    if state.paused_by_monitor:
+        LOG.info('Force complete ignored: guest already paused')
+        return None
+    guest.pause()
+    state.paused_by_monitor = True
+    if RECOVER_UNPAUSE not in state.recover_tasks:
+        state.recover_tasks.append(RECOVER_UNPAUSE)
+    state.record(now, 'pause', reason)
+    return 'pause'
+
+
+def abort(guest, state, now, reason):
+    """Cancel the migration unless it is in post-copy (then it must end)."""
+    if state.postcopy_active:
+        LOG.warning('Abort refused: the migration is in post-copy and the '
+                    'guest already runs on the destination')
+        return None
+    guest.abort_job()
+    state.abort_requested = True
+    state.record(now, 'abort', reason)
+    return 'abort'
+
+
+_TASK_ACTIONS = {TASK_FORCE_COMPLETE: force_complete, TASK_ABORT: abort}
+
+
+def run_tasks(tasks, guest, state, now):
+    """Run the operator tasks queued for this migration, oldest first.
+
+    ``tasks`` is a deque shared with the API side; unknown names are
+    logged and dropped. A libvirt error in one task does not stop the
+    others or the monitor.
+    """
+    done = []
+    while tasks:
+        name = tasks.popleft()
+        action = _TASK_ACTIONS.get(name)
+        if action is None:
+            LOG.warning('Unknown live migration task %r ignored', name)
+            continue
+        try:
+            result = action(guest, state, now, 'requested by operator')
+        except Exception as exc:
+            LOG.warning('Live migration task %s failed: %s', name, exc)
+            continue
+        done.append((name, result))
+    return done
+
+
+def run_recover_tasks(guest, state):
+    """Undo what tasks did, for a migration that failed or was cancelled.
+
+    The guest stays on the source, so a guest paused for force-complete
+    must run again there.
+    """
+    undone = []
+    for name in list(state.recover_tasks):
+        if name == RECOVER_UNPAUSE:
+            exists, active = guest.exists_active()
+            if exists and active and (guest.get_power_state() ==
+                                      libvirt_guest.PAUSED):
+                try:
+                    guest.resume()
+                    undone.append(name)
+                except Exception as exc:
+                    LOG.error('Could not resume the guest after a failed '
+                              'migration: %s', exc)
+                    continue
+        else:
+            LOG.warning('Unknown recovery task %r ignored', name)
+        state.recover_tasks.remove(name)
+    return undone

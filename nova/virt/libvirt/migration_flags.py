@@ -1,0 +1,94 @@
+"""Which libvirt migration flags and URIs a live migration uses.
+
+Pure functions: configuration values and host capabilities in, flags and
+the reasons behind them out. The driver logs the reasons.
+"""
+
+import dataclasses
+from typing import List
+
+# Minimum versions (libvirt, QEMU) for the completion features.
+MIN_LIBVIRT_AUTO_CONVERGE = (1, 2, 3)
+MIN_QEMU_AUTO_CONVERGE = (1, 6, 0)
+MIN_LIBVIRT_POSTCOPY = (1, 3, 3)
+MIN_QEMU_POSTCOPY = (2, 5, 0)
+
+
+@dataclasses.dataclass
+class MigrationPlan(object):
+    flags: int
+    postcopy: bool
+    auto_converge: bool
+    notes: List[str]
+
+
+def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
+                          permit_auto_converge, postcopy_supported,
+                          auto_converge_supported):
+    """Flags for migrateToURI3 and why the optional ones are (not) there.
+
+    ``lv`` is the libvirt module (only its VIR_MIGRATE_* constants are
+    read). Post-copy wins over auto-converge: throttling a guest that is
+    about to be switched to post-copy would only slow it down for nothing.
+    """
+    flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
+             lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
+    if tunnelled:
+        flags |= lv.VIR_MIGRATE_TUNNELLED
+    if block_migration:
+        flags |= lv.VIR_MIGRATE_NON_SHARED_INC
+    notes = []
+
+    postcopy = False
+    if permit_postcopy:
+        if tunnelled:
+            notes.append('post-copy not used: live_migration_tunnelled is '
+                         'set and libvirt cannot tunnel post-copy')
+        elif not postcopy_supported:
+            notes.append('post-copy not used: it needs libvirt >= %s and '
+                         'QEMU >= %s' % (_v(MIN_LIBVIRT_POSTCOPY),
+                                         _v(MIN_QEMU_POSTCOPY)))
+        else:
+            postcopy = True
+            flags |= lv.VIR_MIGRATE_POSTCOPY
+
+    auto_converge = False
+    if permit_auto_converge:
+        if postcopy:
+            notes.append('auto-converge not requested: post-copy is '
+                         'permitted and available, and wins')
+        elif not auto_converge_supported:
+            notes.append('auto-converge not used: it needs libvirt >= %s '
+                         'and QEMU >= %s' % (_v(MIN_LIBVIRT_AUTO_CONVERGE),
+                                             _v(MIN_QEMU_AUTO_CONVERGE)))
+        else:
+            auto_converge = True
+            flags |= lv.VIR_MIGRATE_AUTO_CONVERGE
+    return MigrationPlan(flags, postcopy, auto_converge, notes)
+
+
+def _v(version):
+    return '.'.join(str(part) for part in version)
+
+
+def destination_uri(dest_host, scheme=None, uri_template=None,
+                    target_connect_addr=None):
+    """libvirt URI of the destination daemon (the peer-to-peer control link).
+
+    ``live_migration_uri`` (a template with ``%s``) wins when set;
+    otherwise ``<scheme or tcp>://<addr or host>/system``.
+    """
+    host = target_connect_addr or dest_host
+    if uri_template:
+        return uri_template % host
+    return '%s://%s/system' % (scheme or 'tcp', host)
+
+
+def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib):
+    """The typed parameters of migrateToURI3."""
+    params = {}
+    if target_connect_addr and not tunnelled:
+        params[lv.VIR_MIGRATE_PARAM_URI] = 'tcp://%s' % target_connect_addr
+    if bandwidth_mib:
+        params[lv.VIR_MIGRATE_PARAM_BANDWIDTH] = int(bandwidth_mib)
+    return params

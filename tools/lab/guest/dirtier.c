@@ -1,0 +1,229 @@
+/*
+ * dirtier: guest workload for the nova two-host libvirt lab.
+ *
+ * Usage: dirtier [MIB [RATE_MIB_S]]
+ *
+ * Allocates MIB MiB of anonymous memory, touches every page once, then
+ * dirties pages at about RATE_MIB_S MiB/s (0 = stay idle).  Once per
+ * wall-clock second it prints one line to stdout:
+ *
+ *   DIRTIER t=<s since start> pages=<pages written> rate_mib_s=<last second>
+ *
+ * The dirtying loop is paced by CPU work, not by the clock: at start a busy
+ * loop is calibrated (how many spins between two page writes give the
+ * requested rate while the vCPU runs freely) and from then on one page is
+ * written every N spins.  When QEMU throttles the vCPU (auto-converge) the
+ * guest gets less CPU time and the dirty rate falls in proportion, as it
+ * would for a real workload.  A clock-paced loop would catch up in bursts
+ * and defeat auto-converge.
+ *
+ * Built statically (gcc -static -O2) by tools/lab/setup.sh and started by
+ * the initramfs /init with the dirty_mib= / dirty_rate= kernel parameters.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define PAGES_PER_MIB (1048576UL / PAGE)
+
+static struct timespec t_start;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)(ts.tv_sec - t_start.tv_sec) +
+           (double)(ts.tv_nsec - t_start.tv_nsec) / 1e9;
+}
+
+/* A pure register loop the compiler cannot drop. */
+static inline void spin(unsigned long n)
+{
+    unsigned long i;
+
+    for (i = 0; i < n; i++)
+        __asm__ __volatile__("" : : "r"(i) : "memory");
+}
+
+static unsigned char *area;
+static unsigned long npages;
+static unsigned long cursor;
+static unsigned long long written;
+
+/* Dirty the next page of the area (one 8-byte store is enough). */
+static inline void dirty_one(void)
+{
+    volatile uint64_t *p =
+        (volatile uint64_t *)(area + cursor * PAGE + ((written * 64) & (PAGE - 1)));
+
+    *p = written;
+    written++;
+    if (++cursor == npages)
+        cursor = 0;
+}
+
+static unsigned long parse_ul(const char *s, unsigned long dflt)
+{
+    char *end;
+    unsigned long v;
+
+    if (s == NULL || *s == '\0')
+        return dflt;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return dflt;
+    return v;
+}
+
+static void report(double now, double *last_t, unsigned long long *last_pages)
+{
+    double dt = now - *last_t;
+    double mib = (double)(written - *last_pages) / (double)PAGES_PER_MIB;
+
+    printf("DIRTIER t=%lu pages=%llu rate_mib_s=%.1f\n",
+           (unsigned long)now, written, dt > 0 ? mib / dt : 0.0);
+    fflush(stdout);
+    *last_t = now;
+    *last_pages = written;
+}
+
+/*
+ * Find spins-per-page so that the real loop (write + spin) runs at
+ * target_pps pages per second.  Each round runs the real loop for
+ * about 0.2 s and corrects the guess by the measured ratio.
+ */
+static unsigned long calibrate(double target_pps, double *achieved_pps)
+{
+    unsigned long spins_per_page;
+    unsigned long long probe = 1UL << 20;
+    double t0, dt, pps = 0.0;
+    int round;
+
+    /* First guess from the raw speed of the spin loop. */
+    for (;;) {
+        t0 = now_s();
+        spin(probe);
+        dt = now_s() - t0;
+        if (dt >= 0.05 || probe >= (1ULL << 40))
+            break;
+        probe *= 4;
+    }
+    spins_per_page = (unsigned long)((double)probe / dt / target_pps);
+
+    for (round = 0; round < 12; round++) {
+        unsigned long long n = 0, batch;
+        double ratio;
+
+        /* Enough pages for ~0.2 s at the target rate, at least 16. */
+        batch = (unsigned long long)(target_pps * 0.2);
+        if (batch < 16)
+            batch = 16;
+        t0 = now_s();
+        while (n < batch) {
+            dirty_one();
+            spin(spins_per_page);
+            n++;
+        }
+        dt = now_s() - t0;
+        pps = (double)n / dt;
+        ratio = pps / target_pps;
+        if (round >= 2 && ratio > 0.97 && ratio < 1.03)
+            break;
+        if (spins_per_page == 0 && ratio < 1.0)
+            break; /* cannot go faster than an unpaced loop */
+        spins_per_page = (unsigned long)((double)spins_per_page * ratio);
+        if (spins_per_page == 0 && ratio >= 1.0)
+            spins_per_page = 1;
+    }
+    *achieved_pps = pps;
+    return spins_per_page;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long mib = parse_ul(argc > 1 ? argv[1] : NULL, 128);
+    unsigned long rate = parse_ul(argc > 2 ? argv[2] : NULL, 0);
+    double last_t = 0.0, next_report = 1.0, now;
+    unsigned long long last_pages = 0;
+    unsigned long i;
+
+    clock_gettime(CLOCK_MONOTONIC, &t_start);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    if (mib == 0)
+        mib = 1;
+    npages = mib * PAGES_PER_MIB;
+    area = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) {
+        printf("DIRTIER error: cannot allocate %lu MiB: %s\n", mib,
+               strerror(errno));
+        return 1;
+    }
+    for (i = 0; i < npages; i++)
+        memset(area + i * PAGE, (int)(i & 0xff), PAGE);
+
+    printf("DIRTIER start mib=%lu rate=%lu touched_in_s=%.2f\n", mib, rate,
+           now_s());
+    fflush(stdout);
+
+    if (rate == 0) {
+        for (;;) {
+            struct timespec ts;
+            double wait;
+
+            now = now_s();
+            if (now >= next_report) {
+                report(now, &last_t, &last_pages);
+                while (next_report <= now)
+                    next_report += 1.0;
+            }
+            wait = next_report - now_s();
+            if (wait > 0) {
+                ts.tv_sec = (time_t)wait;
+                ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+
+    {
+        double target_pps = (double)rate * (double)PAGES_PER_MIB;
+        double achieved;
+        unsigned long spins_per_page = calibrate(target_pps, &achieved);
+        /* Look at the clock about 100 times a second at the target rate. */
+        unsigned long check_every = (unsigned long)(target_pps / 100.0);
+        unsigned long k = 0;
+
+        if (check_every < 1)
+            check_every = 1;
+        printf("DIRTIER calibrated spins_per_page=%lu calib_mib_s=%.1f "
+               "target_mib_s=%lu\n",
+               spins_per_page, achieved / (double)PAGES_PER_MIB, rate);
+        fflush(stdout);
+
+        for (;;) {
+            dirty_one();
+            spin(spins_per_page);
+            if (++k < check_every)
+                continue;
+            k = 0;
+            now = now_s();
+            if (now >= next_report) {
+                report(now, &last_t, &last_pages);
+                while (next_report <= now)
+                    next_report += 1.0;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,143 @@
+# Shared definitions for the two-host libvirt lab (sourced, not executed).
+# Safe under `set -eu`.
+
+LAB_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_DIR=${NOVA_LAB_DIR:-/var/tmp/nova-lab}
+case "$LAB_DIR" in
+    /*) ;;
+    *) echo "nova-lab: NOVA_LAB_DIR must be an absolute path: $LAB_DIR" >&2; exit 2 ;;
+esac
+case "$LAB_DIR" in
+    *[[:space:]]*|*\'*|*\"*|*\\*)
+        echo "nova-lab: NOVA_LAB_DIR must not contain spaces or quotes" >&2; exit 2 ;;
+esac
+
+LAB_HOSTS="lab-a lab-b"
+LAB_SUBNET_PREFIX=24
+LAB_ENV_FILE=$LAB_DIR/lab.env
+LAB_GUEST_DIR=$LAB_DIR/guest
+LAB_KERNEL=$LAB_GUEST_DIR/vmlinuz
+LAB_INITRD=$LAB_GUEST_DIR/initrd.img
+LAB_SHARED_DIR=$LAB_DIR/shared
+QEMU_BIN=/usr/bin/qemu-system-x86_64
+
+# The directories each host gets a private copy of (bind-mounted inside the
+# host's mount namespace).  Format: <subdir under the host dir>:<mount point>.
+LAB_PRIVATE_MOUNTS="run:/run/libvirt lib:/var/lib/libvirt etc:/etc/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
+
+# Per-host facts: host_<field> <host>
+host_letter() { case "$1" in lab-a) echo A ;; lab-b) echo B ;; *) return 1 ;; esac; }
+host_addr() { case "$1" in lab-a) echo 198.18.0.1 ;; lab-b) echo 198.18.0.2 ;; esac; }
+host_peer() { case "$1" in lab-a) echo lab-b ;; lab-b) echo lab-a ;; esac; }
+host_veth() { case "$1" in lab-a) echo veth-lab-a ;; lab-b) echo veth-lab-b ;; esac; }
+host_uuid() {
+    case "$1" in
+        lab-a) echo 6e6f7661-6c61-4200-8000-00000000000a ;;
+        lab-b) echo 6e6f7661-6c61-4200-8000-00000000000b ;;
+    esac
+}
+host_mig_ports() { case "$1" in lab-a) echo "49152 49183" ;; lab-b) echo "49184 49215" ;; esac; }
+host_netns() { echo "$1"; }
+host_dir() { echo "$LAB_DIR/hosts/$1"; }
+host_run_dir() { echo "$LAB_DIR/hosts/$1/run"; }
+host_log_dir() { echo "$LAB_DIR/hosts/$1/log"; }
+host_console_dir() { echo "$LAB_DIR/hosts/$1/console"; }
+host_sock() { echo "$LAB_DIR/hosts/$1/run/libvirt-sock"; }
+host_uri() { echo "qemu+unix:///system?socket=$(host_sock "$1")"; }
+host_peer_uri() { echo "qemu+tcp://$(host_addr "$1")/system"; }
+host_keeper_name() { echo "nova-lab-keeper-$1"; }
+
+log() { echo "nova-lab: $*"; }
+warn() { echo "nova-lab: WARNING: $*" >&2; }
+die() { echo "nova-lab: ERROR: $*" >&2; exit 1; }
+
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# pid_from_file FILE -> prints the pid if FILE holds one, else nothing.
+pid_from_file() {
+    local f=$1 pid
+    [ -s "$f" ] || return 0
+    pid=$(head -n1 "$f" 2>/dev/null | tr -cd '0-9')
+    [ -n "$pid" ] && echo "$pid"
+    return 0
+}
+
+# pid_matches PID PATTERN: the process exists and its command line contains
+# PATTERN (guards against pid reuse before we signal anything).
+pid_matches() {
+    local pid=$1 pattern=$2
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern"
+}
+
+# kill_pidfile FILE PATTERN [WAIT_S]: SIGTERM the process named in FILE if it
+# matches PATTERN, wait, then SIGKILL.  Removes FILE.
+kill_pidfile() {
+    local f=$1 pattern=$2 wait_s=${3:-10} pid i
+    pid=$(pid_from_file "$f")
+    if [ -n "$pid" ] && pid_matches "$pid" "$pattern"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        i=0
+        while [ -d "/proc/$pid" ] && [ "$i" -lt $((wait_s * 10)) ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        if pid_matches "$pid" "$pattern"; then
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.2
+        fi
+    fi
+    rm -f "$f"
+}
+
+# virsh against a lab host from the root namespace.
+lab_virsh() {
+    local host=$1
+    shift
+    virsh -q -c "$(host_uri "$host")" "$@"
+}
+
+# netns_exists NAME
+netns_exists() { [ -e "/run/netns/$1" ] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qx -- "$1"; }
+
+# host_daemon_ok HOST: keeper, virtlogd and libvirtd alive, libvirtd in the
+# host's current network namespace, and answering on its socket.
+host_daemon_ok() {
+    local host=$1 run lpid
+    run=$(host_run_dir "$host")
+    pid_matches "$(pid_from_file "$run/keeper.pid")" "$(host_keeper_name "$host")" || return 1
+    pid_matches "$(pid_from_file "$run/virtlogd.pid")" virtlogd || return 1
+    lpid=$(pid_from_file "$run/libvirtd.pid")
+    pid_matches "$lpid" libvirtd || return 1
+    netns_exists "$(host_netns "$host")" || return 1
+    [ "$(stat -L -c %i "/proc/$lpid/ns/net" 2>/dev/null)" = \
+      "$(stat -L -c %i "/run/netns/$(host_netns "$host")" 2>/dev/null)" ] || return 1
+    timeout 10 virsh -q -c "$(host_uri "$host")" version >/dev/null 2>&1 || return 1
+}
+
+# stop_host HOST: destroy and undefine every domain of HOST, then stop the
+# processes the lab started for it (by their pid files only).  Idempotent.
+stop_host() {
+    local host=$1 run dom f
+    run=$(host_run_dir "$host")
+    [ -d "$run" ] || return 0
+    if pid_matches "$(pid_from_file "$run/libvirtd.pid")" libvirtd &&
+        timeout 10 virsh -q -c "$(host_uri "$host")" version >/dev/null 2>&1; then
+        for dom in $(timeout 30 virsh -q -c "$(host_uri "$host")" list --all --name 2>/dev/null || true); do
+            log "$host: destroying leftover domain $dom"
+            timeout 30 virsh -q -c "$(host_uri "$host")" destroy "$dom" >/dev/null 2>&1 || true
+            timeout 30 virsh -q -c "$(host_uri "$host")" undefine "$dom" >/dev/null 2>&1 || true
+        done
+    fi
+    kill_pidfile "$run/libvirtd.pid" libvirtd 15
+    # QEMU processes that outlived libvirtd (pid files written by libvirt).
+    for f in "$run"/qemu/*.pid; do
+        [ -e "$f" ] || continue
+        kill_pidfile "$f" qemu-system 5
+    done
+    kill_pidfile "$run/virtlogd.pid" virtlogd 10
+    kill_pidfile "$run/keeper.pid" "$(host_keeper_name "$host")" 5
+    # Everything in the run dir is runtime state of the processes just stopped.
+    find "$run" -mindepth 1 -delete 2>/dev/null || true
+}

@@ -1,0 +1,420 @@
+#!/bin/bash
+# Two-host real libvirt lab: installs what is missing, builds the guest
+# (Debian kernel + busybox initramfs running the dirtier), starts two
+# libvirt "hosts" lab-a and lab-b in their own namespaces on this machine,
+# detects KVM vs TCG, and writes $NOVA_LAB_DIR/lab.env.
+#
+# Idempotent: re-running keeps running hosts (restarting one only when its
+# configuration changed or it is unhealthy) and reuses the built guest.
+#
+# Environment:
+#   NOVA_LAB_DIR          state dir (default /var/tmp/nova-lab)
+#   NOVA_LAB_VIRT_TYPE    auto (default) | kvm | qemu  -- force the domain type
+#   NOVA_LAB_KVM_PROBE_TIMEOUT  seconds to wait for a KVM guest (default 20)
+#   NOVA_LAB_DEBUG=1      libvirtd debug logging
+set -eu
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "setup.sh must run as root"
+export DEBIAN_FRONTEND=noninteractive
+T_SETUP=$(now_s)
+
+LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount"
+
+APT_UPDATED=0
+apt_update_once() {
+    if [ "$APT_UPDATED" = 0 ]; then
+        log "apt-get update"
+        apt-get update -q >/dev/null
+        APT_UPDATED=1
+    fi
+}
+
+step_packages() {
+    local p missing=""
+    for p in $LAB_PACKAGES; do
+        case "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)" in
+            ii*) ;;
+            *) missing="$missing $p" ;;
+        esac
+    done
+    if [ -n "$missing" ]; then
+        apt_update_once
+        log "installing:$missing"
+        # shellcheck disable=SC2086
+        apt-get install -y -q --no-install-recommends $missing </dev/null
+    else
+        log "packages: all present"
+    fi
+}
+
+step_users() {
+    getent group kvm >/dev/null || groupadd --system kvm
+    getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+    if ! getent passwd libvirt-qemu >/dev/null; then
+        useradd --system --no-create-home --home-dir /var/lib/libvirt \
+            --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
+    fi
+}
+
+# The guest kernel: vmlinuz from the Debian linux-image-6.1.0-*-amd64 package
+# that linux-image-amd64 depends on, extracted (never installed), cached.
+fetch_kernel() {
+    local pkg tmp v
+    if [ -s "$LAB_KERNEL" ]; then
+        log "kernel: cached ($(cat "$LAB_KERNEL.pkg" 2>/dev/null || echo '?'))"
+        return 0
+    fi
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    if [ -z "$pkg" ]; then
+        apt_update_once
+        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+            awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    fi
+    [ -n "$pkg" ] || die "cannot resolve the kernel package linux-image-amd64 depends on"
+    tmp=$LAB_DIR/build/kernel
+    rm -rf "$tmp"
+    mkdir -p "$tmp/x"
+    log "kernel: downloading $pkg"
+    if ! (cd "$tmp" && apt-get download -q "$pkg" </dev/null >/dev/null 2>"$tmp/download.err"); then
+        apt_update_once
+        (cd "$tmp" && apt-get download -q "$pkg" </dev/null >/dev/null 2>"$tmp/download.err") ||
+            { cat "$tmp/download.err" >&2; die "apt-get download $pkg failed"; }
+    fi
+    dpkg -x "$tmp"/*.deb "$tmp/x"
+    v=$(find "$tmp/x/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n1)
+    [ -n "$v" ] || die "no boot/vmlinuz-* in $pkg"
+    cp "$v" "$LAB_KERNEL.tmp"
+    mv "$LAB_KERNEL.tmp" "$LAB_KERNEL"
+    echo "$pkg $(basename "$v")" >"$LAB_KERNEL.pkg"
+    rm -rf "$tmp"
+    log "kernel: $LAB_KERNEL ($(basename "$v"))"
+}
+
+build_dirtier() {
+    local src=$LAB_TOOLS/guest/dirtier.c out=$LAB_GUEST_DIR/dirtier
+    if [ -x "$out" ] && [ "$out" -nt "$src" ]; then
+        return 0
+    fi
+    log "building dirtier (gcc -static -O2)"
+    gcc -static -O2 -Wall -o "$out.tmp" "$src"
+    mv "$out.tmp" "$out"
+}
+
+build_initrd() {
+    local bb stamp_new stage a
+    bb=$(command -v busybox || true)
+    [ -n "$bb" ] && [ -x "$bb" ] || die "busybox not found (package busybox-static)"
+    # busybox must be static to run alone in the initramfs.
+    if ldd "$bb" >/dev/null 2>&1; then
+        die "$bb is dynamically linked; install busybox-static"
+    fi
+    stamp_new=$(cat "$LAB_TOOLS/guest/init" "$LAB_GUEST_DIR/dirtier" "$bb" | sha256sum | cut -d' ' -f1)
+    if [ -s "$LAB_INITRD" ] && [ "$(cat "$LAB_INITRD.stamp" 2>/dev/null)" = "$stamp_new" ]; then
+        log "initramfs: up to date"
+        return 0
+    fi
+    log "initramfs: building"
+    stage=$LAB_DIR/build/initramfs
+    rm -rf "$stage"
+    mkdir -p "$stage/bin" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp"
+    cp "$bb" "$stage/bin/busybox"
+    for a in sh mount cat sleep uname echo; do
+        ln -s busybox "$stage/bin/$a"
+    done
+    cp "$LAB_GUEST_DIR/dirtier" "$stage/bin/dirtier"
+    cp "$LAB_TOOLS/guest/init" "$stage/init"
+    chmod 755 "$stage/init" "$stage/bin/dirtier"
+    # The kernel opens /dev/console for init before devtmpfs is mounted.
+    mknod -m 600 "$stage/dev/console" c 5 1
+    (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$LAB_INITRD.tmp"
+    mv "$LAB_INITRD.tmp" "$LAB_INITRD"
+    echo "$stamp_new" >"$LAB_INITRD.stamp"
+    rm -rf "$stage"
+}
+
+step_guest() {
+    mkdir -p "$LAB_GUEST_DIR" "$LAB_DIR/build"
+    fetch_kernel
+    build_dirtier
+    build_initrd
+}
+
+# probe_boot ACCEL TIMEOUT: boot the guest with plain QEMU and wait for the
+# dirtier's first report on the serial console.
+probe_boot() {
+    local accel=$1 tmo=$2 dir=$LAB_DIR/probe pid i ok=1
+    mkdir -p "$dir"
+    rm -f "$dir/$accel.console" "$dir/$accel.stderr"
+    "$QEMU_BIN" -accel "$accel" -machine pc -m 128 -smp 1 -nodefaults -no-user-config \
+        -display none -monitor none -no-reboot \
+        -serial "file:$dir/$accel.console" \
+        -kernel "$LAB_KERNEL" -initrd "$LAB_INITRD" \
+        -append "console=ttyS0 dirty_mib=16 dirty_rate=0 quiet" \
+        </dev/null >"$dir/$accel.stderr" 2>&1 &
+    pid=$!
+    i=0
+    while [ "$i" -lt $((tmo * 5)) ]; do
+        if grep -q 'DIRTIER t=' "$dir/$accel.console" 2>/dev/null; then
+            ok=0
+            break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+        i=$((i + 1))
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return $ok
+}
+
+step_virt_type() {
+    local forced=${NOVA_LAB_VIRT_TYPE:-auto} key cache=$LAB_GUEST_DIR/virt-type t0 tmo
+    tmo=${NOVA_LAB_KVM_PROBE_TIMEOUT:-20}
+    key="$("$QEMU_BIN" --version | head -n1) $(cat "$LAB_INITRD.stamp") $(cat "$LAB_KERNEL.pkg")"
+    case "$forced" in
+        kvm|qemu) VIRT_TYPE=$forced; log "virt type: $VIRT_TYPE (forced by NOVA_LAB_VIRT_TYPE)"; return 0 ;;
+        auto) ;;
+        *) die "NOVA_LAB_VIRT_TYPE must be auto, kvm or qemu (got $forced)" ;;
+    esac
+    if [ -s "$cache" ] && [ "$(sed -n 2p "$cache")" = "$key" ]; then
+        VIRT_TYPE=$(sed -n 1p "$cache")
+        log "virt type: $VIRT_TYPE (cached probe result)"
+        return 0
+    fi
+    VIRT_TYPE=""
+    if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+        t0=$(now_s)
+        log "probing KVM: booting the guest under -accel kvm (timeout ${tmo}s)"
+        if probe_boot kvm "$tmo"; then
+            VIRT_TYPE=kvm
+            log "KVM guest booted and ran the dirtier in $(elapsed "$t0") s"
+        else
+            log "KVM guest did not reach the dirtier in $(elapsed "$t0") s; using TCG"
+            sed 's/^/    kvm stderr: /' "$LAB_DIR/probe/kvm.stderr" 2>/dev/null | head -n5 || true
+        fi
+    else
+        log "no usable /dev/kvm; using TCG"
+    fi
+    if [ -z "$VIRT_TYPE" ]; then
+        t0=$(now_s)
+        if ! probe_boot tcg 60; then
+            echo "---- guest console (TCG) ----" >&2
+            cat "$LAB_DIR/probe/tcg.console" >&2 2>/dev/null || true
+            cat "$LAB_DIR/probe/tcg.stderr" >&2 2>/dev/null || true
+            die "the guest did not boot under TCG either"
+        fi
+        log "TCG guest booted and ran the dirtier in $(elapsed "$t0") s"
+        VIRT_TYPE=qemu
+    fi
+    printf '%s\n%s\n' "$VIRT_TYPE" "$key" >"$cache"
+    log "virt type: $VIRT_TYPE"
+}
+
+# write_if_changed FILE: stdin -> FILE; returns 0 when the content changed.
+write_if_changed() {
+    local f=$1 tmp
+    tmp=$(mktemp "$f.XXXXXX")
+    cat >"$tmp"
+    if [ -f "$f" ] && cmp -s "$tmp" "$f"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    mv "$tmp" "$f"
+    chmod 644 "$f"
+    return 0
+}
+
+# host_config HOST: writes the host's config; sets CONFIG_CHANGED=1 if any changed.
+host_config() {
+    local host=$1 hd addr ports min max peer
+    hd=$(host_dir "$host")
+    addr=$(host_addr "$host")
+    peer=$(host_peer "$host")
+    ports=$(host_mig_ports "$host")
+    min=${ports% *}
+    max=${ports#* }
+    CONFIG_CHANGED=0
+    mkdir -p "$hd/run" "$hd/lib" "$hd/etc" "$hd/log" "$hd/cache" "$hd/console"
+    chmod 755 "$hd/console"
+    local log_lines='log_outputs = "3:file:/var/log/libvirt/libvirtd.log"'
+    if [ "${NOVA_LAB_DEBUG:-0}" = 1 ]; then
+        log_lines='log_outputs = "1:file:/var/log/libvirt/libvirtd.log"
+log_filters = "3:remote 4:event 3:util.json 3:util.object 3:util.dbus 3:rpc 4:util.threadjob"'
+    fi
+    write_if_changed "$hd/etc/libvirtd.conf" <<EOF && CONFIG_CHANGED=1
+# nova lab host $host (generated by tools/lab/setup.sh)
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "$addr"
+tcp_port = "16509"
+auth_tcp = "none"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+unix_sock_group = "root"
+unix_sock_rw_perms = "0770"
+host_uuid = "$(host_uuid "$host")"
+$log_lines
+EOF
+    write_if_changed "$hd/etc/qemu.conf" <<EOF && CONFIG_CHANGED=1
+# nova lab host $host (generated by tools/lab/setup.sh)
+security_driver = "none"
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+namespaces = [ ]
+cgroup_controllers = [ ]
+migration_address = "$addr"
+migration_host = "$addr"
+migration_port_min = $min
+migration_port_max = $max
+EOF
+    write_if_changed "$hd/etc/virtlogd.conf" <<EOF && CONFIG_CHANGED=1
+log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
+EOF
+    write_if_changed "$hd/hosts" <<EOF && CONFIG_CHANGED=1
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+$addr $host
+$(host_addr "$peer") $peer
+EOF
+    return 0
+}
+
+step_network() {
+    local h
+    for h in $LAB_HOSTS; do
+        netns_exists "$h" || ip netns add "$h"
+        ip -n "$h" link set lo up
+    done
+    if ! ip -n lab-a link show veth-lab-a >/dev/null 2>&1 ||
+        ! ip -n lab-b link show veth-lab-b >/dev/null 2>&1; then
+        ip -n lab-a link del veth-lab-a 2>/dev/null || true
+        ip -n lab-b link del veth-lab-b 2>/dev/null || true
+        ip link add veth-lab-a netns lab-a type veth peer name veth-lab-b netns lab-b
+    fi
+    for h in $LAB_HOSTS; do
+        ip -n "$h" addr replace "$(host_addr "$h")/$LAB_SUBNET_PREFIX" dev "$(host_veth "$h")"
+        ip -n "$h" link set "$(host_veth "$h")" up
+    done
+}
+
+show_host_logs() {
+    local host=$1 hd
+    hd=$(host_dir "$host")
+    echo "---- $hd/boot.log (tail) ----" >&2
+    tail -n 30 "$hd/boot.log" >&2 2>/dev/null || true
+    echo "---- $hd/log/libvirtd.log (tail) ----" >&2
+    tail -n 40 "$hd/log/libvirtd.log" >&2 2>/dev/null || true
+    echo "---- $hd/log/virtlogd.log (tail) ----" >&2
+    tail -n 10 "$hd/log/virtlogd.log" >&2 2>/dev/null || true
+}
+
+start_host() {
+    local host=$1 hd i t0
+    hd=$(host_dir "$host")
+    t0=$(now_s)
+    log "$host: starting virtlogd + libvirtd in netns $host"
+    find "$hd/run" -mindepth 1 -delete 2>/dev/null || true
+    (
+        # Do not leak our stdio/pipes into the long-lived daemons.
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            case "$fd" in 0|1|2) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+        done
+        exec setsid ip netns exec "$host" \
+            unshare --uts --mount --propagation private --fork -- \
+            bash "$LAB_TOOLS/host-boot.sh" "$host"
+    ) </dev/null >>"$hd/boot.log" 2>&1 &
+    i=0
+    until host_daemon_ok "$host"; do
+        i=$((i + 1))
+        if [ "$i" -gt 60 ]; then
+            show_host_logs "$host"
+            die "$host: libvirtd did not answer on $(host_sock "$host") within 30 s"
+        fi
+        sleep 0.5
+    done
+    log "$host: up in $(elapsed "$t0") s ($(lab_virsh "$host" hostname 2>/dev/null))"
+}
+
+step_hosts() {
+    local h
+    for h in /run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt; do
+        mkdir -p "$h"
+    done
+    [ -e /etc/hosts ] || touch /etc/hosts
+    mkdir -p "$LAB_SHARED_DIR"
+    chmod 755 "$LAB_SHARED_DIR"
+    for h in $LAB_HOSTS; do
+        host_config "$h"
+        if host_daemon_ok "$h"; then
+            if [ "$CONFIG_CHANGED" = 1 ]; then
+                log "$h: configuration changed; restarting (its domains are destroyed)"
+                stop_host "$h"
+                start_host "$h"
+            else
+                log "$h: already running"
+            fi
+        else
+            stop_host "$h"
+            start_host "$h"
+        fi
+    done
+    # The hosts must see each other over the veth pair.
+    if ! ip netns exec lab-a timeout 10 virsh -q -c "$(host_peer_uri lab-b)" hostname >/dev/null 2>&1; then
+        show_host_logs lab-b
+        die "lab-a cannot reach lab-b's libvirtd at $(host_peer_uri lab-b)"
+    fi
+    if ! ip netns exec lab-b timeout 10 virsh -q -c "$(host_peer_uri lab-a)" hostname >/dev/null 2>&1; then
+        show_host_logs lab-a
+        die "lab-b cannot reach lab-a's libvirtd at $(host_peer_uri lab-a)"
+    fi
+}
+
+write_env() {
+    local h L tmp
+    tmp=$(mktemp "$LAB_ENV_FILE.XXXXXX")
+    {
+        echo "# nova two-host libvirt lab, generated by tools/lab/setup.sh $(date -u +%FT%TZ)"
+        echo "# Plain KEY=value lines: source it from sh, or split on the first '=' in Python."
+        echo "NOVA_LAB_DIR=$LAB_DIR"
+        echo "NOVA_LAB_VIRT_TYPE=$VIRT_TYPE"
+        echo "NOVA_LAB_KERNEL=$LAB_KERNEL"
+        echo "NOVA_LAB_INITRD=$LAB_INITRD"
+        echo "NOVA_LAB_KERNEL_PKG=$(cut -d' ' -f1 "$LAB_KERNEL.pkg")"
+        echo "NOVA_LAB_EMULATOR=$QEMU_BIN"
+        echo "NOVA_LAB_SHARED_DIR=$LAB_SHARED_DIR"
+        echo "NOVA_LAB_HOSTS=lab-a,lab-b"
+        for h in $LAB_HOSTS; do
+            L=$(host_letter "$h")
+            echo "NOVA_LAB_${L}_HOSTNAME=$h"
+            echo "NOVA_LAB_${L}_ADDR=$(host_addr "$h")"
+            echo "NOVA_LAB_${L}_URI=$(host_uri "$h")"
+            echo "NOVA_LAB_${L}_PEER_URI=$(host_peer_uri "$h")"
+            echo "NOVA_LAB_${L}_MIGRATE_URI=tcp://$(host_addr "$h")"
+            echo "NOVA_LAB_${L}_NETNS=$(host_netns "$h")"
+            echo "NOVA_LAB_${L}_HOST_UUID=$(host_uuid "$h")"
+            echo "NOVA_LAB_${L}_CONSOLE_DIR=$(host_console_dir "$h")"
+            echo "NOVA_LAB_${L}_LOG_DIR=$(host_log_dir "$h")"
+            echo "NOVA_LAB_${L}_STATE_DIR=$(host_dir "$h")"
+            echo "NOVA_LAB_${L}_KEEPER_PIDFILE=$(host_run_dir "$h")/keeper.pid"
+        done
+    } >"$tmp"
+    chmod 644 "$tmp"
+    mv "$tmp" "$LAB_ENV_FILE"
+}
+
+mkdir -p "$LAB_DIR"
+T=$(now_s); step_packages; log "step packages: $(elapsed "$T") s"
+T=$(now_s); step_users
+T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
+T=$(now_s); step_virt_type; log "step virt type: $(elapsed "$T") s"
+T=$(now_s); step_network; step_hosts; log "step hosts: $(elapsed "$T") s"
+write_env
+echo "$VIRT_TYPE" >"$LAB_DIR/virt_type"
+log "lab ready in $(elapsed "$T_SETUP") s: virt type $VIRT_TYPE; env in $LAB_ENV_FILE"

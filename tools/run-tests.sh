@@ -1,0 +1,15 @@
+#!/bin/bash
+# The project's test command (README.rst, .ci/run): installs what it needs
+# on a fresh Debian machine, then runs every tox environment CI checks.
+# Usage: tools/run-tests.sh [tox envs, comma separated]
+set -eu
+cd "$(dirname "$0")/.."
+envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes}
+tools/install-system-packages.sh test
+venv=${NOVA_TOOLS_VENV:-.venv-tools}
+if [ ! -x "$venv/bin/tox" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q 'tox>=4.0'
+fi
+exec "$venv/bin/tox" -e "$envs"
