@@ -11,17 +11,29 @@ never run on the eventlet hub; ``spawn_blocking`` runs them in a real OS
 thread in both modes.
 """
 
+import sys
 import threading
 import time
 
 
 def _eventlet_patched():
     """True when eventlet has monkey-patched the thread module."""
-    try:
-        from eventlet import patcher
-    except ImportError:  # pragma: no cover - eventlet is a requirement
+    if 'eventlet' not in sys.modules:
         return False
+    from eventlet import patcher
     return patcher.is_monkey_patched('thread')
+
+
+def native_threading():
+    """The real ``threading`` module, even when eventlet patched it.
+
+    For threads that must be OS threads in both modes: libvirt's event loop,
+    and waits inside calls that already run in an OS thread.
+    """
+    if _eventlet_patched():
+        from eventlet import patcher
+        return patcher.original('threading')
+    return threading
 
 
 def concurrency_mode():

@@ -41,6 +41,19 @@ class ActiveMigration(object):
     state: Any = None
 
 
+@dataclasses.dataclass
+class MigrationResult(object):
+    """How a live migration ended and what the monitor did on the way."""
+
+    job_type: int
+    state: Any
+    error: Any = None
+
+    @property
+    def completed(self):
+        return self.job_type == libvirt_guest.JOB_COMPLETED
+
+
 class LibvirtDriver(driver.ComputeDriver):
     """Nova's libvirt driver, reduced to what live migration needs."""
 
@@ -162,12 +175,13 @@ class LibvirtDriver(driver.ComputeDriver):
         self._finish(context, instance, dest, guest, state, job_type, error,
                      post_method, recover_method, block_migration,
                      migrate_data)
-        return job_type
+        return MigrationResult(job_type, state, error)
 
     def _finish(self, context, instance, dest, guest, state, job_type, error,
                 post_method, recover_method, block_migration, migrate_data):
         if job_type == libvirt_guest.JOB_COMPLETED:
             LOG.info('Instance %s: live migration completed', instance.uuid)
+            self._save_final_stats(instance, migrate_data, state)
             post_method(context, instance, dest, block_migration,
                         migrate_data)
             return
@@ -178,6 +192,20 @@ class LibvirtDriver(driver.ComputeDriver):
         migration.run_recover_tasks(guest, state)
         recover_method(context, instance, dest, migrate_data,
                        migration_status=status)
+
+    @staticmethod
+    def _save_final_stats(instance, migrate_data, state):
+        """Everything was sent: record it, whatever the last sample said."""
+        mig = migrate_data.migration if migrate_data else None
+        if mig is None or state.last_info is None:
+            return
+        info = dataclasses.replace(
+            state.last_info,
+            memory_processed=max(state.last_info.memory_processed,
+                                 state.last_info.memory_total),
+            memory_remaining=0, disk_remaining=0, data_remaining=0,
+            disk_processed=state.last_info.disk_total)
+        migration.save_stats(instance, mig, info)
 
     def _live_migration_monitor(self, guest, instance, mig, active,
                                 operation):
@@ -200,8 +228,10 @@ class LibvirtDriver(driver.ComputeDriver):
                 state.started_at = now
                 state.progress = migration.ProgressTracker(started_at=now)
             elapsed = now - state.started_at
+            state.last_info = info
             state.progress.observe(now, info.memory_iteration,
-                                   info.data_remaining)
+                                   info.data_remaining,
+                                   info.memory_dirty_bps, info.memory_bps)
             migration.run_tasks(active.tasks, guest, state, now)
             self._take_decisions(guest, info, state, now, elapsed)
             state.downtime_step = migration.update_downtime(
@@ -268,5 +298,5 @@ class LibvirtDriver(driver.ComputeDriver):
         except Exception as exc:  # anything else is a failure too
             error = exc
         job_type = migration.find_job_type(guest, error,
-                                           state.abort_requested)
+                                           state.cancelled_by_operator)
         return job_type, error

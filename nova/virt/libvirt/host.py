@@ -10,6 +10,7 @@ import threading
 from oslo_log import log as logging
 from oslo_utils import importutils
 
+from nova import utils
 from nova.virt.libvirt import guest as libvirt_guest
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +35,11 @@ class Host(object):
     """Connection to one libvirt daemon."""
 
     def __init__(self, uri='', libvirt_module=None, event_loop=True):
+        """``event_loop``: run libvirt's default event loop in a thread.
+
+        Real libvirt needs it to deliver events; the fake delivers them
+        synchronously and tests pass False.
+        """
         self._uri = uri or 'qemu:///system'
         self._libvirt = libvirt_module or load_libvirt()
         self._want_event_loop = event_loop
@@ -70,10 +76,9 @@ class Host(object):
             self._start_event_loop()
         LOG.debug('Connecting to libvirt at %s', self._uri)
         conn = lv.open(self._uri)
-        if self._want_event_loop:
-            conn.domainEventRegisterAny(
-                None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                self._on_lifecycle_event, None)
+        conn.domainEventRegisterAny(
+            None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            self._on_lifecycle_event, None)
         return conn
 
     def _start_event_loop(self):
@@ -91,12 +96,7 @@ class Host(object):
             while True:
                 lv.virEventRunDefaultImpl()
 
-        try:
-            from eventlet import patcher
-            native_threading = patcher.original('threading')
-        except ImportError:  # pragma: no cover
-            native_threading = threading
-        self._event_thread = native_threading.Thread(
+        self._event_thread = utils.native_threading().Thread(
             target=run_forever, name='libvirt-events', daemon=True)
         self._event_thread.start()
 

@@ -51,9 +51,13 @@ STATUS_POSTCOPY = 'running (post-copy)'
 # guests still need time for set-up and the first pass.
 MIN_SCALING_RAM_GB = 2.0
 
-# A memory pass is meaningful progress when it sets out to send at least
-# this fraction less than every earlier pass did.
+# Pre-copy is not getting anywhere when a memory pass sets out to send
+# less than this fraction less than the pass before it.
 MIN_PASS_SHRINK = 0.10
+
+# Progress: what is left to send fell by at least this fraction since the
+# last progress (smaller wiggles are measurement noise).
+MIN_PENDING_DROP = 0.02
 
 RUNNING_JOB_TYPES = (libvirt_guest.JOB_BOUNDED, libvirt_guest.JOB_UNBOUNDED)
 
@@ -73,16 +77,17 @@ def guest_data_gb(memory_mb, disk_bytes=0):
 # -- job-type detection ----------------------------------------------------
 
 def finished_job_type(domain_exists, domain_active, operation_error,
-                      abort_requested):
+                      cancelled_by_operator):
     """Classify a migration job that libvirt no longer reports as running.
 
     libvirt forgets a job once it ends, so the outcome is read off the
     domain: still active on the source means the guest never left (failed,
-    or cancelled when we asked for it); gone or shut off means it left,
-    which is a success unless the migration call itself reported an error.
+    or cancelled when an operator asked for it; an abort by timeout is a
+    failure); gone or shut off means it left, which is a success unless the
+    migration call itself reported an error.
     """
     if domain_exists and domain_active:
-        if abort_requested:
+        if cancelled_by_operator:
             return libvirt_guest.JOB_CANCELLED
         return libvirt_guest.JOB_FAILED
     if operation_error is not None:
@@ -90,11 +95,11 @@ def finished_job_type(domain_exists, domain_active, operation_error,
     return libvirt_guest.JOB_COMPLETED
 
 
-def find_job_type(guest, operation_error, abort_requested):
+def find_job_type(guest, operation_error, cancelled_by_operator):
     """``finished_job_type`` for this guest, asking libvirt for its state."""
     exists, active = guest.exists_active()
     return finished_job_type(exists, active, operation_error,
-                             abort_requested)
+                             cancelled_by_operator)
 
 
 def is_job_running(info):
@@ -105,52 +110,78 @@ def is_job_running(info):
 
 @dataclasses.dataclass
 class ProgressTracker(object):
-    """What the migration set out to send in each memory pass.
+    """Whether the migration is getting closer to the end.
 
-    At the start of every pre-copy pass QEMU re-reads the dirty bitmap, so
-    data remaining jumps up and then falls during the pass. Comparing raw
-    samples would call every new pass a regression and every pass end a
-    record; instead the tracker keeps, per pass, the most data seen
-    remaining in it (what the pass set out to send) and calls it progress
-    only when a pass sets out to send ``MIN_PASS_SHRINK`` less than every
-    earlier pass. During the first pass each new low is progress.
+    Raw data remaining is useless for that: at the start of every pre-copy
+    pass QEMU re-reads the dirty bitmap, so it jumps up there and falls to
+    nearly nothing by the end of each pass, converging or not. The tracker
+    judges instead what would be left to send if the guest stopped now:
+
+        pending = data remaining + dirty rate x time since the pass began
+
+    which is continuous across pass boundaries (what the last pass dirtied
+    is what the next one sets out to send) and is QEMU's own convergence
+    measure. Progress is a new low of pending, ``MIN_PENDING_DROP`` below
+    the level of the last progress. Without a dirty rate from libvirt
+    (first pass, old hypervisors) pending is data remaining; when the first
+    dirty rate arrives with pass 2, the pass counts as progress if it sets
+    out to send ``MIN_PASS_SHRINK`` less than pass 1 did.
+
+    It also keeps what each pass set out to send (the most data seen
+    remaining in it), for the post-copy switch.
     """
 
     started_at: float
     iteration: int = 0
+    pass_started_at: float = 0.0
     pass_start: int = 0                # most data remaining seen this pass
     previous_pass_start: int = 0       # same, for the pass before
-    best_pass_start: Optional[int] = None
-    lowest_first_pass: Optional[int] = None
+    progress_level: Optional[float] = None
     last_progress_at: Optional[float] = None
+    last_pending: float = 0.0
+    last_dirty_bps: float = 0.0
+    last_sample_at: float = 0.0
+    last_remaining: int = 0
 
-    def observe(self, now, iteration, remaining):
-        """Record one sample. Returns True when a new pass began."""
+    def observe(self, now, iteration, remaining, dirty_bps=0, bps=0):
+        """Record one sample. Returns True when a new pass began.
+
+        ``bps`` (the transfer rate) places the pass boundary between two
+        samples: the previous pass ended when its last remaining bytes were
+        sent, and the new pass has been sending at ``bps`` since.
+        """
         remaining = max(int(remaining), 0)
-        if self.last_progress_at is None:
-            self.last_progress_at = now
         iteration = max(int(iteration), 1)
         new_pass = iteration > self.iteration and self.iteration > 0
-        if new_pass:
+        if new_pass or self.iteration == 0:
+            began = now
+            if new_pass and bps > 0:
+                began = min(now, self.last_sample_at +
+                            self.last_remaining / float(bps))
             self.previous_pass_start = self.pass_start
-            self.pass_start = remaining
+            self.pass_start = int(remaining + max(bps, 0) * (now - began))
+            self.pass_started_at = began
         else:
             self.pass_start = max(self.pass_start, remaining)
         self.iteration = max(iteration, self.iteration)
+        self.last_sample_at = now
+        self.last_remaining = remaining
 
-        if self.iteration <= 1:
-            if (self.lowest_first_pass is None or
-                    remaining < self.lowest_first_pass):
-                self.lowest_first_pass = remaining
-                self.last_progress_at = now
-        elif new_pass:
-            reference = self.best_pass_start
-            if reference is None:
-                reference = self.previous_pass_start
-            if remaining <= reference * (1.0 - MIN_PASS_SHRINK):
-                self.last_progress_at = now
-            if self.best_pass_start is None or remaining < reference:
-                self.best_pass_start = min(remaining, reference)
+        dirty_bps = max(dirty_bps, 0)
+        pending = remaining + dirty_bps * (now - self.pass_started_at)
+        if new_pass and dirty_bps and not self.last_dirty_bps:
+            # The first dirty rate (QEMU measures it from the second pass):
+            # the earlier estimates lacked it, so start a new baseline.
+            self.progress_level = None
+            shrink = self.pass_shrink()
+            if shrink is not None and shrink < MIN_PASS_SHRINK:
+                self.progress_level = pending
+        self.last_pending = pending
+        self.last_dirty_bps = dirty_bps
+        if (self.progress_level is None or
+                pending <= self.progress_level * (1.0 - MIN_PENDING_DROP)):
+            self.progress_level = pending
+            self.last_progress_at = now
         return new_pass
 
     def stalled_for(self, now):
@@ -304,12 +335,14 @@ class MonitorState(object):
     postcopy_saved: bool = False
     paused_by_monitor: bool = False
     abort_requested: bool = False
+    cancelled_by_operator: bool = False
     timeout_action_taken: Optional[str] = None
     downtime_step: int = -1
     stats_saved_at: Optional[float] = None
     recover_tasks: List[str] = dataclasses.field(default_factory=list)
     actions: List[tuple] = dataclasses.field(default_factory=list)
     progress: Optional[ProgressTracker] = None
+    last_info: Optional[libvirt_guest.JobInfo] = None
 
     def record(self, now, action, detail=''):
         """Remember a corrective action (for logs, tests and benchmarks)."""
@@ -349,7 +382,7 @@ def force_complete(guest, state, now, reason):
     return 'pause'
 
 
-def abort(guest, state, now, reason):
+def abort(guest, state, now, reason, by_operator=False):
     """Cancel the migration unless it is in post-copy (then it must end)."""
     if state.postcopy_active:
         LOG.warning('Abort refused: the migration is in post-copy and the '
@@ -357,11 +390,17 @@ def abort(guest, state, now, reason):
         return None
     guest.abort_job()
     state.abort_requested = True
+    state.cancelled_by_operator = state.cancelled_by_operator or by_operator
     state.record(now, 'abort', reason)
     return 'abort'
 
 
-_TASK_ACTIONS = {TASK_FORCE_COMPLETE: force_complete, TASK_ABORT: abort}
+def _operator_abort(guest, state, now, reason):
+    return abort(guest, state, now, reason, by_operator=True)
+
+
+_TASK_ACTIONS = {TASK_FORCE_COMPLETE: force_complete,
+                 TASK_ABORT: _operator_abort}
 
 
 def run_tasks(tasks, guest, state, now):

@@ -1,0 +1,360 @@
+"""Live migrations through the real driver code on the fake hypervisor.
+
+Each scenario runs ``LibvirtDriver.live_migration`` with its monitor loop
+against the QEMU migration model on a virtual clock, and checks the
+outcome, the flags given to libvirt, the Migration record and what the
+guest went through. Virtual time makes every number exact.
+"""
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+import nova.conf
+from nova import exception
+from nova.objects import instance as instance_obj
+from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.fixtures import migration_model
+from nova.tests.unit.virt.libvirt import scenario
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
+
+C = fakelibvirt.C
+MiB = migration_model.MiB
+BASE_FLAGS = (C.VIR_MIGRATE_LIVE | C.VIR_MIGRATE_PEER2PEER |
+              C.VIR_MIGRATE_PERSIST_DEST | C.VIR_MIGRATE_UNDEFINE_SOURCE)
+# A guest dirtying 150 MiB/s of a 256 MiB working set over a 100 MiB/s
+# link: pre-copy alone can never finish.
+BUSY = dict(memory_mib=1024, dirty_mib_s=150.0, working_set_mib=256,
+            link_mib_s=100.0)
+
+
+def force_complete_at(ctx):
+    ctx['driver'].live_migration_force_complete(ctx['instance'])
+
+
+def abort_at(ctx):
+    ctx['driver'].live_migration_abort(ctx['instance'])
+
+
+class MigrationScenarioTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super(MigrationScenarioTestCase, self).setUp()
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+
+    def flags(self, **kw):
+        for name, value in kw.items():
+            self.conf.config(group='libvirt', **{name: value})
+
+    def run_scenario(self, **kw):
+        return scenario.run(self.conf.conf, **kw)
+
+    def assertOnSourceRunning(self, out):
+        self.assertEqual(['src'], out.host_of_guest())
+        dom = out.domain('src')
+        self.assertEqual(C.VIR_DOMAIN_RUNNING, dom.state_value[0])
+        self.assertGreater(dom.workload.rate_at(0) if dom.workload.dirty_rate
+                           else 1, 0)
+
+    def assertOnDestination(self, out):
+        self.assertEqual(['dest'], out.host_of_guest())
+        self.assertEqual(C.VIR_DOMAIN_RUNNING,
+                         out.domain('dest').state_value[0])
+
+    def max_throttle(self, out):
+        return max(s.throttle for s in out.job.samples)
+
+    # -- the scenarios of the blueprint -----------------------------------
+
+    def test_idle_guest_completes_in_precopy(self):
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=0)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(BASE_FLAGS, out.flags)
+        self.assertEqual([('post', 'dest')], out.callbacks)
+        self.assertOnDestination(out)
+        self.assertEqual(0, self.max_throttle(out))
+        self.assertIsNone(out.job.postcopy_started_at)
+        self.assertEqual([], out.actions('postcopy'))
+        # 1 GiB at 100 MiB/s after 0.2 s of set-up.
+        self.assertAlmostEqual(10.44, out.job.elapsed, delta=0.1)
+        self.assertEqual('completed', out.migration.status)
+        self.assertEqual('completed', out.statuses[-1])
+        self.assertEqual({'running'}, set(out.statuses[:-1]))
+        self.assertEqual(1024 * MiB, out.migration.memory_total)
+        self.assertEqual(0, out.migration.memory_remaining)
+        self.assertEqual(100, out.instance.progress)
+
+    def test_busy_guest_nothing_permitted_times_out(self):
+        self.flags(live_migration_completion_timeout=30)
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'failed')], out.callbacks)
+        self.assertEqual('failed', out.migration.status)
+        self.assertOnSourceRunning(out)
+        # 1 GiB counts as 2 GiB: 60 s, acted on at the next poll.
+        [(when, _name, reason)] = out.actions('abort')
+        self.assertEqual(60.5, when)
+        self.assertEqual('completion timeout reached', reason)
+        self.assertEqual(0, self.max_throttle(out))
+        self.assertGreater(out.job.iteration, 10)
+        self.assertEqual(migration_model.PHASE_CANCELLED, out.job.phase)
+        # The guest kept dirtying memory all along.
+        self.assertEqual(0.0, out.job.guest_stopped_time)
+
+    def test_auto_converge_throttles_in_steps_and_completes(self):
+        self.flags(live_migration_permit_auto_converge=True)
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_AUTO_CONVERGE, out.flags)
+        self.assertOnDestination(out)
+        throttles = sorted({s.throttle for s in out.job.samples})
+        self.assertEqual([0, 20, 30, 40], throttles[:4])
+        self.assertTrue(all(b - a == 10 for a, b in
+                            zip(throttles[1:], throttles[2:])))
+        self.assertEqual([], out.actions('postcopy'))
+        self.assertLess(out.job.downtime, 0.5 + 0.03 + 1e-9)
+
+    def test_postcopy_switches_automatically_when_progress_stalls(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_POSTCOPY, out.flags)
+        self.assertOnDestination(out)
+        [(when, _name, reason)] = out.actions('postcopy')
+        # Pass 1 (1 GiB) ends at 10.44 s; pass 2 starts with the whole
+        # working set and pass 3 sets out to send as much again.
+        self.assertIn('shrank by', reason)
+        self.assertLess(when, 15)
+        self.assertIsNotNone(out.job.postcopy_started_at)
+        # Down only for the device-state switch.
+        self.assertEqual(out.hypervisors.default_link.device_state_time,
+                         out.job.downtime)
+        self.assertIn('running (post-copy)', out.statuses)
+        self.assertEqual(0, self.max_throttle(out))
+
+    def test_postcopy_switch_from_dirty_rate(self):
+        # A working set as large as RAM: no pass ever ends quickly, but
+        # libvirt's dirty rate already shows pre-copy cannot win.
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=400,
+                                working_set_mib=512, link_mib_s=100)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        [(_when, _name, reason)] = out.actions('postcopy')
+        self.assertTrue('dirties' in reason or 'shrank' in reason, reason)
+
+    def test_both_permitted_postcopy_wins(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_permit_auto_converge=True)
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_POSTCOPY, out.flags)
+        self.assertFalse(out.flags & C.VIR_MIGRATE_AUTO_CONVERGE)
+        self.assertIn('auto-converge not requested: post-copy is permitted '
+                      'and available', self.log.output)
+        self.assertEqual(0, self.max_throttle(out))
+        self.assertEqual(1, len(out.actions('postcopy')))
+
+    def test_force_complete_with_postcopy_switches(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=50,
+                                working_set_mib=1024,
+                                at=[(3.0, force_complete_at)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        [(when, _name, reason)] = out.actions('postcopy')
+        self.assertEqual('requested by operator', reason)
+        self.assertLessEqual(when, 3.5)
+        self.assertOnDestination(out)
+
+    def test_force_complete_without_postcopy_pauses(self):
+        out = self.run_scenario(at=[(12.0, force_complete_at)], **BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        [(when, _name, reason)] = out.actions('pause')
+        self.assertEqual('requested by operator', reason)
+        self.assertIsNone(out.job.postcopy_started_at)
+        self.assertFalse(out.flags & C.VIR_MIGRATE_POSTCOPY)
+        self.assertOnDestination(out)
+        self.assertGreater(out.job.guest_stopped_time, 0.5)
+        self.assertIn('paused', [what for _t, what in
+                                 out.domain('dest').history] +
+                      [what for _t, what in
+                       out.hypervisors.hosts['src'].world.migrations[0][0]
+                       .history])
+
+    def test_failure_after_pause_resumes_guest_on_source(self):
+        def break_link(ctx):
+            ctx['dom'].job.fail('Unable to write to socket: Broken pipe')
+
+        out = self.run_scenario(
+            at=[(12.0, force_complete_at), (12.6, break_link)], **BUSY)
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'failed')], out.callbacks)
+        self.assertEqual(1, len(out.actions('pause')))
+        self.assertOnSourceRunning(out)
+        history = [what for _t, what in out.domain('src').history]
+        self.assertEqual(['paused', 'resumed'],
+                         [h for h in history if h in ('paused', 'resumed')])
+
+    def test_abort_cancels_guest_stays(self):
+        out = self.run_scenario(at=[(5.0, abort_at)], **BUSY)
+        self.assertEqual(libvirt_guest.JOB_CANCELLED, out.job_type)
+        self.assertEqual([('recover', 'cancelled')], out.callbacks)
+        self.assertEqual('cancelled', out.migration.status)
+        self.assertOnSourceRunning(out)
+
+    def test_abort_refused_in_postcopy(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(
+            memory_mib=1024, dirty_mib_s=50, working_set_mib=1024,
+            at=[(3.0, force_complete_at), (4.0, abort_at)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([], out.actions('abort'))
+        self.assertIn('Abort refused', self.log.output)
+
+    def test_timeout_action_force_complete_uses_postcopy(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_completion_timeout=2,
+                   live_migration_timeout_action='force_complete')
+        # Converges slowly by itself; the timeout (4 s) comes first.
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=20,
+                                working_set_mib=1024)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        [(when, _name, reason)] = out.actions('postcopy')
+        self.assertEqual('completion timeout reached', reason)
+        self.assertEqual(4.5, when)
+
+    def test_timeout_action_force_complete_pauses_without_postcopy(self):
+        self.flags(live_migration_completion_timeout=10,
+                   live_migration_timeout_action='force_complete')
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        [(when, _name, reason)] = out.actions('pause')
+        self.assertEqual(20.5, when)
+        self.assertOnDestination(out)
+
+    def test_progress_timeout(self):
+        self.flags(live_migration_progress_timeout=15,
+                   live_migration_completion_timeout=0)
+        out = self.run_scenario(**BUSY)
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        [(when, _name, reason)] = out.actions('abort')
+        self.assertEqual('progress timeout reached', reason)
+        # Pass 1 ends at 10.44 s; during pass 2 QEMU's first dirty rate
+        # (averaged over pass 1) still understates the guest, so pending
+        # falls until ~13 s; from pass 3 on it stays flat at the working
+        # set. 15 s later the monitor acts.
+        self.assertGreaterEqual(when, 25.5)
+        self.assertLessEqual(when, 29.0)
+        self.assertEqual(migration_model.PHASE_CANCELLED, out.job.phase)
+
+    def test_progress_timeout_does_not_fire_while_converging(self):
+        self.flags(live_migration_progress_timeout=5)
+        out = self.run_scenario(memory_mib=4096, dirty_mib_s=30,
+                                working_set_mib=4096, link_mib_s=100)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([], out.actions('abort'))
+
+    def test_downtime_ladder_values_and_timing(self):
+        self.flags(live_migration_downtime=400,
+                   live_migration_downtime_steps=4,
+                   live_migration_downtime_delay=3)
+        out = self.run_scenario(**BUSY)    # fails at the 1600 s timeout
+        dom = out.domain('src')
+        steps = [(round(t - dom.history[1][0], 1), what)
+                 for t, what in dom.history if what.startswith('max down')]
+        # data_gb = 2 (1 GiB counts as 2): one rung every 6 s.
+        self.assertEqual([(0.0, 'max downtime 100 ms'),
+                          (6.0, 'max downtime 175 ms'),
+                          (12.0, 'max downtime 250 ms'),
+                          (18.0, 'max downtime 325 ms'),
+                          (24.0, 'max downtime 400 ms')], steps)
+
+    def test_rising_downtime_lets_a_marginal_guest_finish(self):
+        # Each pass leaves ~40 MiB: above 100 MiB/s * 300 ms, below 500 ms.
+        self.flags(live_migration_downtime_delay=3)
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=140,
+                                working_set_mib=40)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertGreater(out.state.downtime_step, 3)
+        self.assertGreater(out.job.downtime, 0.3)
+
+    def test_old_hypervisor_ignores_options(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_permit_auto_converge=True)
+        out = self.run_scenario(memory_mib=512, lib_version=1002002,
+                                hv_version=1005000)
+        self.assertEqual(BASE_FLAGS, out.flags)
+        self.assertIn('post-copy not used: it needs libvirt >= 1.3.3 and '
+                      'QEMU >= 2.5.0', self.log.output)
+        self.assertIn('auto-converge not used: it needs libvirt >= 1.2.3 '
+                      'and QEMU >= 1.6.0', self.log.output)
+
+    def test_hypervisor_too_old_for_postcopy_uses_auto_converge(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_permit_auto_converge=True)
+        out = self.run_scenario(memory_mib=512, lib_version=1003002,
+                                hv_version=2005000)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_AUTO_CONVERGE, out.flags)
+
+    def test_tunnelled_never_postcopy(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_tunnelled=True,
+                   live_migration_permit_auto_converge=True)
+        out = self.run_scenario(memory_mib=512)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_TUNNELLED |
+                         C.VIR_MIGRATE_AUTO_CONVERGE, out.flags)
+        self.assertIn('post-copy not used: live_migration_tunnelled is set',
+                      self.log.output)
+
+    def test_bandwidth_and_uri_params(self):
+        self.flags(live_migration_bandwidth=50)
+        out = self.run_scenario(memory_mib=512, link_mib_s=1000)
+        self.assertEqual({'bandwidth': 50}, out.params)
+        self.assertAlmostEqual(512 / 50.0 + 0.2, out.job.elapsed, delta=0.1)
+
+    def test_legacy_job_info_still_completes(self):
+        out = self.run_scenario(memory_mib=512, no_job_stats=True)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(512 * MiB, out.migration.memory_total)
+
+    def test_unreachable_destination_fails_cleanly(self):
+        out = self.run_scenario(memory_mib=512, dest='nowhere')
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'failed')], out.callbacks)
+        self.assertOnSourceRunning(out)
+
+    def test_phased_workload_postcopy_only_when_needed(self):
+        # Quiet guest that would converge: no switch although permitted.
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=10,
+                                working_set_mib=64)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([], out.actions('postcopy'))
+        self.assertIsNone(out.job.postcopy_started_at)
+
+
+class DriverRequestsTestCase(testtools.TestCase):
+    """Force-complete and abort without a migration in progress."""
+
+    def setUp(self):
+        super(DriverRequestsTestCase, self).setUp()
+        hv = fakelibvirt.Hypervisors()
+        hv.add_host('src')
+        host = libvirt_host.Host(hv.uri('src'), libvirt_module=hv.module,
+                                 event_loop=False)
+        self.driver = libvirt_driver.LibvirtDriver(host=host, clock=hv.clock)
+        self.instance = instance_obj.Instance(uuid='u-1', memory_mb=512)
+
+    def test_force_complete_without_migration(self):
+        exc = self.assertRaises(exception.NoActiveMigrationForInstance,
+                                self.driver.live_migration_force_complete,
+                                self.instance)
+        self.assertEqual(409, exc.code)
+        self.assertIn('u-1', str(exc))
+
+    def test_abort_without_migration(self):
+        self.assertRaises(exception.NoActiveMigrationForInstance,
+                          self.driver.live_migration_abort, self.instance)
