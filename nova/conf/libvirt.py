@@ -34,10 +34,10 @@ live_migration_opts = [
     cfg.StrOpt(
         'live_migration_scheme',
         help="""
-URI scheme used to reach the destination libvirt daemon for live migration.
+Transport used to reach the destination libvirt daemon for live migration.
 
-The driver builds ``<scheme>://<destination>/system`` from it. The default,
-when unset, is ``tcp`` for the QEMU driver.
+The driver builds ``qemu+<scheme>://<destination>/system`` from it, for
+example ``qemu+tcp://compute-2/system``. When unset, ``tcp`` is used.
 
 Related options:
 
@@ -70,7 +70,8 @@ Full URI of the destination libvirt daemon, with ``%s`` standing for the
 destination host name, for example ``qemu+ssh://nova@%s/system``.
 
 When set, it overrides ``live_migration_scheme`` and
-``live_migration_inbound_addr`` for the control connection.
+``live_migration_inbound_addr`` for the control connection: ``%s`` is
+always the destination's compute host name.
 """),
     cfg.BoolOpt(
         'live_migration_tunnelled',
@@ -96,8 +97,9 @@ Related options:
 Maximum bandwidth of one live migration, in MiB/s.
 
 0 means no limit from Nova: the migration uses what the network gives. The
-value is passed to libvirt as the ``bandwidth`` migration parameter and
-applies to both the pre-copy and the post-copy phase.
+value is passed to libvirt as the ``bandwidth`` migration parameter, which
+limits the pre-copy phase; once a migration has switched to post-copy, QEMU
+sends the remaining pages without this limit.
 
 Related options:
 
@@ -203,16 +205,22 @@ Related options:
 Time, in seconds, a live migration may go without progress before
 ``live_migration_timeout_action`` is taken.
 
-Progress is judged per memory iteration, not per sample: at the start of
-every pre-copy pass QEMU re-reads which pages the guest dirtied, so the data
-remaining jumps up at each new pass and falls during it. Those normal ups and
-downs are not progress and not a stall. The driver records, for every pass,
-the most data it saw remaining in that pass (what the pass set out to send).
-The migration progresses when a pass sets out to send at least 10% less than
-every earlier pass did. If no pass does that for this many seconds, the
-migration is stalled. Before the second pass starts the first pass's
-shrinking counts as progress, so a slow first copy of a large guest never
-looks stalled.
+Progress is not judged on the raw "data remaining": at the start of every
+pre-copy pass QEMU re-reads which pages the guest dirtied, so that figure
+jumps up at each new pass and falls to almost nothing by its end, whether
+the migration converges or not. The driver judges instead what would be left
+to send if the guest stopped now::
+
+    pending = data remaining + dirty rate x time since the pass began
+
+This is continuous across passes (what one pass leaves dirty is what the
+next sets out to send) and it is what QEMU compares with the allowed downtime
+to decide that it can finish. The migration progresses when pending falls at
+least 2% below its level at the last progress. Until libvirt reports a dirty
+rate (QEMU measures it from the second pass on) pending is the data
+remaining; when the first dirty rate arrives, the second pass counts as
+progress if it sets out to send at least 10% less than the first. If there is
+no progress for this many seconds, the migration is stalled.
 
 Possible values:
 
@@ -249,8 +257,9 @@ begins in ordinary pre-copy. The driver switches it to post-copy:
   ``live_migration_progress_timeout`` when
   ``live_migration_timeout_action`` is ``force_complete``.
 
-Requires libvirt 1.3.3 and QEMU 2.5.0 or newer on both hosts; on older
-hosts the option is ignored and an INFO line says why. It is also ignored for
+Requires libvirt 1.3.3 and QEMU 2.5.0 or newer. The driver checks the
+source host; the destination must be as new (keep compute hosts at the same
+versions). On older hosts the option is ignored and an INFO line says why. It is also ignored for
 tunnelled migrations (``live_migration_tunnelled``).
 
 Risk: once in post-copy the guest's memory is split between the two hosts.

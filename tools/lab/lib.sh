@@ -1,5 +1,6 @@
 # Shared definitions for the two-host libvirt lab (sourced, not executed).
 # Safe under `set -eu`.
+# shellcheck disable=SC2034  # variables are used by the scripts sourcing this
 
 LAB_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DIR=${NOVA_LAB_DIR:-/var/tmp/nova-lab}

@@ -10,7 +10,7 @@
 # Environment:
 #   NOVA_LAB_DIR          state dir (default /var/tmp/nova-lab)
 #   NOVA_LAB_VIRT_TYPE    auto (default) | kvm | qemu  -- force the domain type
-#   NOVA_LAB_KVM_PROBE_TIMEOUT  seconds to wait for a KVM guest (default 20)
+#   NOVA_LAB_KVM_PROBE_TIMEOUT  seconds to wait for a KVM guest (default 15)
 #   NOVA_LAB_DEBUG=1      libvirtd debug logging
 set -eu
 
@@ -95,19 +95,24 @@ fetch_kernel() {
 }
 
 build_dirtier() {
-    local src=$LAB_TOOLS/guest/dirtier.c out=$LAB_GUEST_DIR/dirtier
-    if [ -x "$out" ] && [ "$out" -nt "$src" ]; then
+    local src=$LAB_TOOLS/guest/dirtier.c out=$LAB_GUEST_DIR/dirtier stamp
+    # Content-based, so a fresh checkout (new mtimes) does not rebuild.
+    stamp=$( (cat "$src"; gcc --version | head -n1) | sha256sum | cut -d' ' -f1)
+    if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
         return 0
     fi
     log "building dirtier (gcc -static -O2)"
     gcc -static -O2 -Wall -o "$out.tmp" "$src"
     mv "$out.tmp" "$out"
+    echo "$stamp" >"$out.stamp"
 }
 
 build_initrd() {
     local bb stamp_new stage a
     bb=$(command -v busybox || true)
-    [ -n "$bb" ] && [ -x "$bb" ] || die "busybox not found (package busybox-static)"
+    if [ -z "$bb" ] || [ ! -x "$bb" ]; then
+        die "busybox not found (package busybox-static)"
+    fi
     # busybox must be static to run alone in the initramfs.
     if ldd "$bb" >/dev/null 2>&1; then
         die "$bb is dynamically linked; install busybox-static"
@@ -173,7 +178,7 @@ probe_boot() {
 
 step_virt_type() {
     local forced=${NOVA_LAB_VIRT_TYPE:-auto} key cache=$LAB_GUEST_DIR/virt-type t0 tmo
-    tmo=${NOVA_LAB_KVM_PROBE_TIMEOUT:-20}
+    tmo=${NOVA_LAB_KVM_PROBE_TIMEOUT:-15}
     key="$("$QEMU_BIN" --version | head -n1) $(cat "$LAB_INITRD.stamp") $(cat "$LAB_KERNEL.pkg")"
     case "$forced" in
         kvm|qemu) VIRT_TYPE=$forced; log "virt type: $VIRT_TYPE (forced by NOVA_LAB_VIRT_TYPE)"; return 0 ;;
@@ -314,15 +319,15 @@ show_host_logs() {
     tail -n 10 "$hd/log/virtlogd.log" >&2 2>/dev/null || true
 }
 
-start_host() {
-    local host=$1 hd i t0
+# launch_host HOST: start the host's namespaces and daemons in the background.
+launch_host() {
+    local host=$1 hd
     hd=$(host_dir "$host")
-    t0=$(now_s)
     log "$host: starting virtlogd + libvirtd in netns $host"
     find "$hd/run" -mindepth 1 -delete 2>/dev/null || true
     (
         # Do not leak our stdio/pipes into the long-lived daemons.
-        for fd in /proc/$BASHPID/fd/*; do
+        for fd in /proc/"$BASHPID"/fd/*; do
             fd=${fd##*/}
             case "$fd" in 0|1|2) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
         done
@@ -330,19 +335,53 @@ start_host() {
             unshare --uts --mount --propagation private --fork -- \
             bash "$LAB_TOOLS/host-boot.sh" "$host"
     ) </dev/null >>"$hd/boot.log" 2>&1 &
-    i=0
+}
+
+# wait_host HOST T0: wait until libvirtd answers (first start probes QEMU
+# capabilities, several seconds under load).
+wait_host() {
+    local host=$1 t0=$2 i=0 tmo=${NOVA_LAB_START_TIMEOUT:-60}
     until host_daemon_ok "$host"; do
         i=$((i + 1))
-        if [ "$i" -gt 60 ]; then
+        if [ "$i" -gt $((tmo * 2)) ]; then
             show_host_logs "$host"
-            die "$host: libvirtd did not answer on $(host_sock "$host") within 30 s"
+            die "$host: libvirtd did not answer on $(host_sock "$host") within $tmo s"
         fi
         sleep 0.5
     done
-    log "$host: up in $(elapsed "$t0") s ($(lab_virsh "$host" hostname 2>/dev/null))"
+    log "$host: up after $(elapsed "$t0") s (hostname $(lab_virsh "$host" hostname 2>/dev/null))"
 }
 
-step_hosts() {
+# host_needs_start HOST: writes the config; true when the host must be
+# (re)started (down, unhealthy, or its configuration changed).
+host_needs_start() {
+    local h=$1
+    host_config "$h"
+    if host_daemon_ok "$h"; then
+        if [ "$CONFIG_CHANGED" = 1 ]; then
+            log "$h: configuration changed; restarting (its domains are destroyed)"
+            return 0
+        fi
+        log "$h: already running"
+        return 1
+    fi
+    return 0
+}
+
+# seed_caps FROM TO: libvirtd probes QEMU's capabilities at its first start
+# (several seconds); both hosts run the same binaries on the same kernel,
+# so the second host can start from the first one's cache.
+seed_caps() {
+    local from to
+    from=$(host_dir "$1")/cache/qemu/capabilities
+    to=$(host_dir "$2")/cache/qemu/capabilities
+    if [ -d "$from" ] && ! ls "$to"/*.xml >/dev/null 2>&1; then
+        mkdir -p "$to"
+        cp -p "$from"/*.xml "$to"/ 2>/dev/null || true
+    fi
+}
+
+step_hosts_prepare() {
     local h
     for h in /run/libvirt /var/lib/libvirt /etc/libvirt /var/log/libvirt /var/cache/libvirt; do
         mkdir -p "$h"
@@ -350,21 +389,26 @@ step_hosts() {
     [ -e /etc/hosts ] || touch /etc/hosts
     mkdir -p "$LAB_SHARED_DIR"
     chmod 755 "$LAB_SHARED_DIR"
-    for h in $LAB_HOSTS; do
-        host_config "$h"
-        if host_daemon_ok "$h"; then
-            if [ "$CONFIG_CHANGED" = 1 ]; then
-                log "$h: configuration changed; restarting (its domains are destroyed)"
-                stop_host "$h"
-                start_host "$h"
-            else
-                log "$h: already running"
-            fi
-        else
-            stop_host "$h"
-            start_host "$h"
-        fi
-    done
+    START_A=0
+    START_B=0
+    T_HOSTS=$(now_s)
+    if host_needs_start lab-a; then
+        START_A=1
+        stop_host lab-a
+        launch_host lab-a
+    fi
+    host_needs_start lab-b && START_B=1
+    return 0
+}
+
+step_hosts_finish() {
+    if [ "$START_A" = 1 ]; then wait_host lab-a "$T_HOSTS"; fi
+    if [ "$START_B" = 1 ]; then
+        stop_host lab-b
+        seed_caps lab-a lab-b
+        launch_host lab-b
+        wait_host lab-b "$T_HOSTS"
+    fi
     # The hosts must see each other over the veth pair.
     if ! ip netns exec lab-a timeout 10 virsh -q -c "$(host_peer_uri lab-b)" hostname >/dev/null 2>&1; then
         show_host_logs lab-b
@@ -411,10 +455,12 @@ write_env() {
 
 mkdir -p "$LAB_DIR"
 T=$(now_s); step_packages; log "step packages: $(elapsed "$T") s"
-T=$(now_s); step_users
+step_users
 T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
-T=$(now_s); step_virt_type; log "step virt type: $(elapsed "$T") s"
-T=$(now_s); step_network; step_hosts; log "step hosts: $(elapsed "$T") s"
+# lab-a's libvirtd starts (and probes QEMU) while the KVM/TCG probe runs.
+T=$(now_s); step_network; step_hosts_prepare
+step_virt_type
+step_hosts_finish; log "step virt type + hosts: $(elapsed "$T") s"
 write_env
 echo "$VIRT_TYPE" >"$LAB_DIR/virt_type"
 log "lab ready in $(elapsed "$T_SETUP") s: virt type $VIRT_TYPE; env in $LAB_ENV_FILE"

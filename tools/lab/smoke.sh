@@ -20,7 +20,9 @@
 # Environment: SMOKE_CASES, SMOKE_AC_TIMEOUT (default 240 s),
 # SMOKE_PC_TIMEOUT (180 s), SMOKE_PRECOPY_TIMEOUT (30 s),
 # SMOKE_POSTCOPY_AFTER (max seconds before switching, default 8),
-# SMOKE_KEEP=1 leaves the last domain running.
+# SMOKE_BUSY_MIB/SMOKE_BUSY_RATE/SMOKE_BUSY_BW (128/60/32) for the busy cases,
+# SMOKE_GUEST_ARGS extra guest kernel parameters (e.g. tlb_kick_ms=0),
+# SMOKE_KEEP=1 leaves each case's domain running.
 set -eu
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,6 +37,9 @@ AC_TIMEOUT=${SMOKE_AC_TIMEOUT:-240}
 PC_TIMEOUT=${SMOKE_PC_TIMEOUT:-180}
 PRECOPY_TIMEOUT=${SMOKE_PRECOPY_TIMEOUT:-30}
 POSTCOPY_AFTER=${SMOKE_POSTCOPY_AFTER:-8}
+BUSY_MIB=${SMOKE_BUSY_MIB:-128}
+BUSY_RATE=${SMOKE_BUSY_RATE:-60}
+BUSY_BW=${SMOKE_BUSY_BW:-32}
 WORK=$LAB_DIR/smoke
 RESULTS=$LAB_DIR/smoke-results.txt
 mkdir -p "$WORK"
@@ -64,7 +69,7 @@ make_xml() {
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$NOVA_LAB_KERNEL</kernel>
     <initrd>$NOVA_LAB_INITRD</initrd>
-    <cmdline>console=ttyS0 dirty_mib=$mib dirty_rate=$rate quiet</cmdline>
+    <cmdline>console=ttyS0 dirty_mib=$mib dirty_rate=$rate quiet${SMOKE_GUEST_ARGS:+ $SMOKE_GUEST_ARGS}</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <clock offset='utc'/>
@@ -221,13 +226,18 @@ check_moved() {
         return 1
     fi
     t_src=$(last_t "$(console_dir "$src")/$name.log")
-    # Two new reports on the destination, and no guest kernel oops/panic.
-    if ! wait_t "$(console_dir "$dst")/$name.log" $((t_src + 1)) 30; then
+    # Three new reports on the destination, no guest oops/panic, no lost page.
+    if ! wait_t "$(console_dir "$dst")/$name.log" $((t_src + 2)) 30; then
         echo "    no new DIRTIER lines on $dst after t=$t_src"
         guest_oops "$(console_dir "$dst")/$name.log" || true
         return 1
     fi
     if guest_oops "$(console_dir "$dst")/$name.log"; then
+        return 1
+    fi
+    if grep -q 'DIRTIER CORRUPT' "$(console_dir "$dst")/$name.log"; then
+        echo "    the dirtier found lost page updates on $dst:"
+        grep 'DIRTIER CORRUPT' "$(console_dir "$dst")/$name.log" | head -n 3 | sed 's/^/      /'
         return 1
     fi
     echo "    on $dst: $(grep DIRTIER "$(console_dir "$dst")/$name.log" | tail -n1) (last on $src: t=$t_src)"
@@ -245,8 +255,10 @@ guest_oops() {
 }
 
 downtime() {
-    v "$1" domjobinfo --completed "$2" 2>/dev/null |
-        awk -F: '/^Total downtime:/ {v=$2; sub(/^ +/,"",v); gsub(/ +/," ",v); print v}'
+    local d
+    d=$(v "$1" domjobinfo --completed "$2" 2>/dev/null |
+        awk -F: '/^Total downtime:/ {v=$2; sub(/^ +/,"",v); gsub(/ +/," ",v); print v}')
+    echo "${d:-n/a}"
 }
 
 case_idle() {
@@ -274,28 +286,28 @@ case_idle() {
 
 case_busy() {
     local kind=$1 name=nova-lab-smoke-$1
-    boot_guest "$name" lab-a 128 60
+    boot_guest "$name" lab-a "$BUSY_MIB" "$BUSY_RATE"
     case "$kind" in
-        autoconverge) migrate "$name" lab-a lab-b 32 "$AC_TIMEOUT" plain --auto-converge ;;
-        postcopy) migrate "$name" lab-a lab-b 32 "$PC_TIMEOUT" postcopy --postcopy ;;
-        precopy) migrate "$name" lab-a lab-b 32 "$PRECOPY_TIMEOUT" plain ;;
+        autoconverge) migrate "$name" lab-a lab-b "$BUSY_BW" "$AC_TIMEOUT" plain --auto-converge ;;
+        postcopy) migrate "$name" lab-a lab-b "$BUSY_BW" "$PC_TIMEOUT" postcopy --postcopy ;;
+        precopy) migrate "$name" lab-a lab-b "$BUSY_BW" "$PRECOPY_TIMEOUT" plain ;;
     esac
     if [ "$kind" = precopy ]; then
         # Expected not to converge: the guest must still run on the source.
         if [ "$MIG_RC" = 0 ] && check_moved "$name" lab-a lab-b; then
-            result "precopy busy dirty=60MiB/s bw=32: converged in ${MIG_SECS}s (unexpected but fine)"
+            result "precopy busy dirty=${BUSY_RATE}MiB/s bw=$BUSY_BW: converged in ${MIG_SECS}s (unexpected but fine)"
         elif [ "$MIG_RC" != 0 ] && [ "$(v lab-a domstate "$name" 2>/dev/null)" = running ] &&
             wait_t "$(console_dir lab-a)/$name.log" "$(last_t "$(console_dir lab-a)/$name.log")" 30; then
-            result "precopy busy dirty=60MiB/s bw=32: did not converge, ${MIG_NOTE}; guest still running on lab-a: PASS"
+            result "precopy busy dirty=${BUSY_RATE}MiB/s bw=$BUSY_BW: did not converge, ${MIG_NOTE}; guest still running on lab-a: PASS"
         else
-            result "precopy busy: FAIL (rc $MIG_RC, guest not running on either host as expected)"
+            result "precopy busy dirty=${BUSY_RATE}MiB/s bw=$BUSY_BW: FAIL (rc $MIG_RC, guest not running on either host as expected)"
             dump_logs "$name"
             FAILED=1
         fi
     elif [ "$MIG_RC" = 0 ] && check_moved "$name" lab-a lab-b; then
-        result "$kind busy dirty=60MiB/s bw=32: PASS in ${MIG_SECS}s (downtime $(downtime lab-b "$name"))${MIG_NOTE:+; $MIG_NOTE}"
+        result "$kind busy dirty=${BUSY_RATE}MiB/s bw=$BUSY_BW: PASS in ${MIG_SECS}s (downtime $(downtime lab-b "$name"))${MIG_NOTE:+; $MIG_NOTE}"
     else
-        result "$kind busy dirty=60MiB/s bw=32: FAIL (rc $MIG_RC after ${MIG_SECS}s)${MIG_NOTE:+; $MIG_NOTE}"
+        result "$kind busy dirty=${BUSY_RATE}MiB/s bw=$BUSY_BW: FAIL (rc $MIG_RC after ${MIG_SECS}s)${MIG_NOTE:+; $MIG_NOTE}"
         dump_logs "$name"
         FAILED=1
     fi

@@ -30,6 +30,8 @@ CONF = nova.conf.CONF
 # How often the loop polls libvirt, and how often it writes stats out.
 MONITOR_POLL_INTERVAL = 0.5
 STATS_SAVE_INTERVAL = 5.0
+# How long a broken monitor waits for the cancelled operation to return.
+ABANDON_WAIT = 60.0
 
 
 @dataclasses.dataclass
@@ -167,8 +169,14 @@ class LibvirtDriver(driver.ComputeDriver):
                 mig.save()
             operation = utils.spawn_blocking(
                 guest.migrate, dest_uri, params, plan.flags)
-            job_type, error = self._live_migration_monitor(
-                guest, instance, mig, active, operation)
+            try:
+                job_type, error = self._live_migration_monitor(
+                    guest, instance, mig, active, operation)
+            except Exception:
+                LOG.exception('Instance %s: live migration monitor failed',
+                              instance.uuid)
+                self._abandon(guest, state, operation)
+                raise
         finally:
             with self._active_lock:
                 self._active.pop(instance.uuid, None)
@@ -176,6 +184,23 @@ class LibvirtDriver(driver.ComputeDriver):
                      post_method, recover_method, block_migration,
                      migrate_data)
         return MigrationResult(job_type, state, error)
+
+    def _abandon(self, guest, state, operation):
+        """The monitor broke: do not leave an unwatched migration behind.
+
+        Cancel it (unless in post-copy, where only finishing is safe) so
+        the guest stays where it runs now.
+        """
+        if not state.postcopy_active:
+            try:
+                guest.abort_job()
+            except Exception as exc:
+                LOG.warning('Could not cancel the unmonitored migration: '
+                            '%s', exc)
+        try:
+            operation.wait(timeout=ABANDON_WAIT)
+        except Exception as exc:
+            LOG.warning('Migration operation ended with: %s', exc)
 
     def _finish(self, context, instance, dest, guest, state, job_type, error,
                 post_method, recover_method, block_migration, migrate_data):
@@ -252,8 +277,8 @@ class LibvirtDriver(driver.ComputeDriver):
                 lvconf.live_migration_progress_timeout,
                 state.postcopy_active)
             if due is not None:
-                state.timeout_action_taken = due
-                self._timeout_action(guest, state, now, due)
+                if self._timeout_action(guest, state, now, due):
+                    state.timeout_action_taken = due
                 return
         reason = migration.should_switch_to_postcopy(
             info, state.progress, state.postcopy_enabled,
@@ -265,6 +290,10 @@ class LibvirtDriver(driver.ComputeDriver):
                 LOG.warning('Switch to post-copy failed: %s', exc)
 
     def _timeout_action(self, guest, state, now, which):
+        """Take the configured action; False when libvirt refused it.
+
+        A refused action is tried again at the next poll.
+        """
         action = self._conf.libvirt.live_migration_timeout_action
         reason = '%s timeout reached' % which
         try:
@@ -273,8 +302,10 @@ class LibvirtDriver(driver.ComputeDriver):
             else:
                 migration.abort(guest, state, now, reason)
         except Exception as exc:
-            LOG.warning('Live migration timeout action %s failed: %s',
-                        action, exc)
+            LOG.warning('Live migration timeout action %s failed, will '
+                        'retry: %s', action, exc)
+            return False
+        return True
 
     def _save_progress(self, instance, mig, info, state, now):
         if mig is None:

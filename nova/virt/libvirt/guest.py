@@ -194,9 +194,6 @@ class Guest(object):
     def migrate_configure_max_downtime(self, milliseconds):
         self._domain.migrateSetMaxDowntime(int(milliseconds), 0)
 
-    def migrate_configure_max_speed(self, mib_per_s):
-        self._domain.migrateSetMaxSpeed(int(mib_per_s), 0)
-
     def get_job_info(self):
         """The current job's statistics as a ``JobInfo``.
 

@@ -75,13 +75,14 @@ def destination_uri(dest_host, scheme=None, uri_template=None,
                     target_connect_addr=None):
     """libvirt URI of the destination daemon (the peer-to-peer control link).
 
-    ``live_migration_uri`` (a template with ``%s``) wins when set;
-    otherwise ``<scheme or tcp>://<addr or host>/system``.
+    ``live_migration_uri`` (a template with ``%s`` for the destination host
+    name) wins when set; otherwise ``qemu+<scheme or tcp>://<addr>/system``
+    with the destination's inbound address, or its host name.
     """
-    host = target_connect_addr or dest_host
     if uri_template:
-        return uri_template % host
-    return '%s://%s/system' % (scheme or 'tcp', host)
+        return uri_template % dest_host
+    host = target_connect_addr or dest_host
+    return 'qemu+%s://%s/system' % (scheme or 'tcp', host)
 
 
 def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib):

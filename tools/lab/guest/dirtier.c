@@ -1,14 +1,18 @@
 /*
  * dirtier: guest workload for the nova two-host libvirt lab.
  *
- * Usage: dirtier [MIB [RATE_MIB_S]]
+ * Usage: dirtier [MIB [RATE_MIB_S [TLB_KICK_MS]]]
  *
  * Allocates MIB MiB of anonymous memory, touches every page once, then
  * dirties pages at about RATE_MIB_S MiB/s (0 = stay idle).  Once per
  * wall-clock second it prints one line to stdout:
  *
- *   DIRTIER t=<s since start> pages=<pages written> rate_mib_s=<last second>
+ *   DIRTIER t=<s since start> pages=<pages written> rate_mib_s=<last second> bad=<n>
  *
+ * bad= counts page writes that found the page's previous write missing (a
+ * lost update: the memory integrity check that matters after a migration);
+ * the first few are also printed as "DIRTIER CORRUPT page=.. expected=..
+ * got=..".
  * The dirtying loop is paced by CPU work, not by the clock: at start a busy
  * loop is calibrated (how many spins between two page writes give the
  * requested rate while the vCPU runs freely) and from then on one page is
@@ -16,6 +20,16 @@
  * guest gets less CPU time and the dirty rate falls in proportion, as it
  * would for a real workload.  A clock-paced loop would catch up in bursts
  * and defeat auto-converge.
+ *
+ * TLB kicker: unless TLB_KICK_MS is 0 (default 20), a small child process
+ * wakes up every TLB_KICK_MS ms, forcing an address-space switch (CR3
+ * write) in the guest.  Under TCG, QEMU 7.2 does not re-arm dirty tracking
+ * of its soft TLB entries after a migration bitmap sync: a page written
+ * through a long-lived TLB entry (the kernel's per-CPU data, with one busy
+ * process and no context switches) is not resent, and the guest lands
+ * corrupted after a long pre-copy migration.  A CR3 write flushes QEMU's
+ * soft TLB, which makes the tracking work; real guests switch contexts
+ * all the time.  Set tlb_kick_ms=0 on the kernel command line to see the bug.
  *
  * Built statically (gcc -static -O2) by tools/lab/setup.sh and started by
  * the initramfs /init with the dirty_mib= / dirty_rate= kernel parameters.
@@ -26,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,13 +74,34 @@ static unsigned long npages;
 static unsigned long cursor;
 static unsigned long long written;
 
-/* Dirty the next page of the area (one 8-byte store is enough). */
+static unsigned long long bad;
+
+static inline volatile uint64_t *slot(unsigned long page, unsigned long long seq)
+{
+    return (volatile uint64_t *)(area + page * PAGE + ((seq * 64) & (PAGE - 1)));
+}
+
+/*
+ * Dirty the next page of the area (one 8-byte store is enough).  Pages are
+ * written round-robin and each store records its sequence number, so the
+ * previous store to this page (npages writes ago) must still be readable:
+ * a mismatch means the page lost an update, e.g. a dirty page that a live
+ * migration did not resend.
+ */
 static inline void dirty_one(void)
 {
-    volatile uint64_t *p =
-        (volatile uint64_t *)(area + cursor * PAGE + ((written * 64) & (PAGE - 1)));
+    if (written >= npages) {
+        unsigned long long prev = written - npages;
+        uint64_t got = *slot(cursor, prev);
 
-    *p = written;
+        if (got != prev) {
+            if (bad < 5)
+                printf("DIRTIER CORRUPT page=%lu expected=%llu got=%llu\n",
+                       cursor, prev, (unsigned long long)got);
+            bad++;
+        }
+    }
+    *slot(cursor, written) = written;
     written++;
     if (++cursor == npages)
         cursor = 0;
@@ -89,8 +126,8 @@ static void report(double now, double *last_t, unsigned long long *last_pages)
     double dt = now - *last_t;
     double mib = (double)(written - *last_pages) / (double)PAGES_PER_MIB;
 
-    printf("DIRTIER t=%lu pages=%llu rate_mib_s=%.1f\n",
-           (unsigned long)now, written, dt > 0 ? mib / dt : 0.0);
+    printf("DIRTIER t=%lu pages=%llu rate_mib_s=%.1f bad=%llu\n",
+           (unsigned long)now, written, dt > 0 ? mib / dt : 0.0, bad);
     fflush(stdout);
     *last_t = now;
     *last_pages = written;
@@ -148,16 +185,37 @@ static unsigned long calibrate(double target_pps, double *achieved_pps)
     return spins_per_page;
 }
 
+/* Child process that only wakes up every kick_ms ms (see above). */
+static void start_tlb_kicker(unsigned long kick_ms)
+{
+    pid_t parent = getpid();
+    struct timespec ts;
+
+    if (kick_ms == 0)
+        return;
+    if (fork() != 0)
+        return; /* parent (or fork failure: run without the kicker) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+    ts.tv_sec = (time_t)(kick_ms / 1000);
+    ts.tv_nsec = (long)(kick_ms % 1000) * 1000000L;
+    for (;;)
+        nanosleep(&ts, NULL);
+}
+
 int main(int argc, char **argv)
 {
     unsigned long mib = parse_ul(argc > 1 ? argv[1] : NULL, 128);
     unsigned long rate = parse_ul(argc > 2 ? argv[2] : NULL, 0);
+    unsigned long kick_ms = parse_ul(argc > 3 ? argv[3] : NULL, 20);
     double last_t = 0.0, next_report = 1.0, now;
     unsigned long long last_pages = 0;
     unsigned long i;
 
     clock_gettime(CLOCK_MONOTONIC, &t_start);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    start_tlb_kicker(kick_ms);
 
     if (mib == 0)
         mib = 1;
@@ -172,8 +230,8 @@ int main(int argc, char **argv)
     for (i = 0; i < npages; i++)
         memset(area + i * PAGE, (int)(i & 0xff), PAGE);
 
-    printf("DIRTIER start mib=%lu rate=%lu touched_in_s=%.2f\n", mib, rate,
-           now_s());
+    printf("DIRTIER start mib=%lu rate=%lu tlb_kick_ms=%lu touched_in_s=%.2f\n",
+           mib, rate, kick_ms, now_s());
     fflush(stdout);
 
     if (rate == 0) {

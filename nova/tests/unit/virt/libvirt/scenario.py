@@ -51,7 +51,10 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         link_mib_s=100.0, setup_time=0.2, at=(), lib_version=9000000,
         hv_version=7002000, no_job_stats=False, dest='dest', phases=None,
         cpu_bound=True, driver_hook=None):
-    """Migrate one guest; ``at`` is [(virtual second, callable(ctx))]."""
+    """Migrate one guest.
+
+    ``at`` is [(second after the job began, callable(ctx))].
+    """
     hv = fakelibvirt.Hypervisors(lib_version=lib_version,
                                  hv_version=hv_version)
     hv.set_link(migration_model.Link(bandwidth=link_mib_s * MiB,
@@ -77,12 +80,19 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
     ctx = {'driver': driver, 'instance': instance, 'hv': hv, 'dom': dom}
     pending = sorted(at, key=lambda item: item[0])
 
+    start = []
+
     def scheduler(_dt):
+        # Times count from when the migration job began moving, so that
+        # how long the operation thread took to start does not matter.
+        if not start:
+            if not dom.job_begun:
+                return
+            start.append(hv.clock.now() - _dt)
         now = hv.clock.now() - start[0]
         while pending and pending[0][0] <= now:
             pending.pop(0)[1](ctx)
 
-    start = [hv.clock.now()]
     hv.clock.add_ticker(scheduler)
     if driver_hook:
         driver_hook(ctx)

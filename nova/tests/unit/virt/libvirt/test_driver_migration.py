@@ -51,7 +51,13 @@ class MigrationScenarioTestCase(testtools.TestCase):
             self.conf.config(group='libvirt', **{name: value})
 
     def run_scenario(self, **kw):
-        return scenario.run(self.conf.conf, **kw)
+        hook = kw.pop('driver_hook', None)
+
+        def remember(ctx):
+            self._last_dom = ctx['dom']
+            if hook:
+                hook(ctx)
+        return scenario.run(self.conf.conf, driver_hook=remember, **kw)
 
     def assertOnSourceRunning(self, out):
         self.assertEqual(['src'], out.host_of_guest())
@@ -235,6 +241,49 @@ class MigrationScenarioTestCase(testtools.TestCase):
         self.assertEqual(20.5, when)
         self.assertOnDestination(out)
 
+    def test_refused_timeout_action_is_retried(self):
+        self.flags(live_migration_completion_timeout=10)
+
+        def flaky_abort(ctx):
+            dom = ctx['dom']
+            real_abort = dom.abortJob
+            calls = []
+
+            def abort_job():
+                calls.append(1)
+                if len(calls) == 1:
+                    raise fakelibvirt.libvirtError('Timed out during '
+                                                   'operation')
+                return real_abort()
+            dom.abortJob = abort_job
+
+        out = self.run_scenario(driver_hook=flaky_abort, **BUSY)
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        [(when, _name, _reason)] = out.actions('abort')
+        self.assertEqual(21.0, when)
+        self.assertIn('failed, will retry', self.log.output)
+
+    def test_monitor_failure_cancels_the_migration(self):
+        def break_job_stats(ctx):
+            calls = []
+            real = ctx['dom'].jobStats
+
+            def job_stats(flags=0):
+                if ctx['dom'].job_begun:
+                    calls.append(1)
+                if len(calls) > 3:
+                    raise fakelibvirt.libvirtError('internal error: '
+                                                   'connection lost')
+                return real(flags)
+            ctx['dom'].jobStats = job_stats
+
+        self.assertRaises(fakelibvirt.libvirtError, self.run_scenario,
+                          driver_hook=break_job_stats, **BUSY)
+        self.assertIn('live migration monitor failed', self.log.output)
+        self.assertIn('job aborted', [what for _t, what in
+                                      self._last_dom.history])
+        self.assertEqual(C.VIR_DOMAIN_RUNNING, self._last_dom.state_value[0])
+
     def test_progress_timeout(self):
         self.flags(live_migration_progress_timeout=15,
                    live_migration_completion_timeout=0)
@@ -263,8 +312,9 @@ class MigrationScenarioTestCase(testtools.TestCase):
                    live_migration_downtime_delay=3)
         out = self.run_scenario(**BUSY)    # fails at the 1600 s timeout
         dom = out.domain('src')
-        steps = [(round(t - dom.history[1][0], 1), what)
-                 for t, what in dom.history if what.startswith('max down')]
+        steps = [(t, what) for t, what in dom.history
+                 if what.startswith('max down')]
+        steps = [(round(t - steps[0][0], 1), what) for t, what in steps]
         # data_gb = 2 (1 GiB counts as 2): one rung every 6 s.
         self.assertEqual([(0.0, 'max downtime 100 ms'),
                           (6.0, 'max downtime 175 ms'),

@@ -68,20 +68,21 @@ class FlagsTestCase(testtools.TestCase):
 class UriTestCase(testtools.TestCase):
 
     def test_default_scheme(self):
-        self.assertEqual('tcp://host-b/system',
+        self.assertEqual('qemu+tcp://host-b/system',
                          migration_flags.destination_uri('host-b'))
 
     def test_scheme_and_inbound_addr(self):
         self.assertEqual('qemu+ssh://10.0.0.2/system',
                          migration_flags.destination_uri(
-                             'host-b', scheme='qemu+ssh',
+                             'host-b', scheme='ssh',
                              target_connect_addr='10.0.0.2'))
 
     def test_uri_template_wins(self):
         self.assertEqual('qemu+tcp://host-b/system',
                          migration_flags.destination_uri(
                              'host-b', scheme='ssh',
-                             uri_template='qemu+tcp://%s/system'))
+                             uri_template='qemu+tcp://%s/system',
+                             target_connect_addr='10.0.0.2'))
 
     def test_params(self):
         self.assertEqual({'migrate_uri': 'tcp://10.0.0.2', 'bandwidth': 64},
