@@ -16,6 +16,28 @@ the libvirt daemon of the compute host.
 
 connection_opts = [
     cfg.StrOpt(
+        'virt_type',
+        default='kvm',
+        choices=[('kvm', 'Hardware virtualization through /dev/kvm.'),
+                 ('qemu', 'QEMU software emulation (TCG): slower, but works '
+                          'where KVM does not, e.g. nested without VMX.')],
+        help="""
+Domain type of the guests this host runs.
+
+All compute hosts a guest may live-migrate between must use the same type.
+"""),
+    cfg.StrOpt(
+        'guest_console_dir',
+        default='',
+        help="""
+Directory where each guest's serial console is written, as
+``<instance uuid>.log``.
+
+Empty (the default) means guests get no file console. Put it on storage that
+every compute host sees at the same path: after a live migration the
+destination QEMU appends to the same file, so the log continues.
+"""),
+    cfg.StrOpt(
         'connection_uri',
         default='',
         help="""

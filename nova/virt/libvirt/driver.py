@@ -19,6 +19,8 @@ import nova.conf
 from nova import exception
 from nova import utils
 from nova.virt import driver
+from nova.objects import migrate_data as migrate_data_obj
+from nova.virt.libvirt import config as libvirt_config
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import migration
@@ -56,6 +58,10 @@ class MigrationResult(object):
         return self.job_type == libvirt_guest.JOB_COMPLETED
 
 
+def host_version_int(version):
+    return libvirt_host.version_to_int(version)
+
+
 class LibvirtDriver(driver.ComputeDriver):
     """Nova's libvirt driver, reduced to what live migration needs."""
 
@@ -82,6 +88,99 @@ class LibvirtDriver(driver.ComputeDriver):
         plan = self._migration_plan(block_migration=False)
         for note in plan.notes:
             LOG.info('Live migration: %s', note)
+
+    # -- guests -----------------------------------------------------------
+
+    def spawn(self, context, instance, image):
+        """Define and start the guest of ``instance`` from a BootImage.
+
+        ``instance.metadata`` may carry workload parameters for the guest
+        command line (``config.WORKLOAD_PARAMS``).
+        """
+        lvconf = self._conf.libvirt
+        console = None
+        if lvconf.guest_console_dir:
+            console = '%s/%s.log' % (lvconf.guest_console_dir.rstrip('/'),
+                                     instance.uuid)
+        xml = libvirt_config.guest_xml(libvirt_config.GuestConfig(
+            name=instance.name or 'instance-%s' % instance.uuid[:8],
+            uuid=instance.uuid, memory_mib=instance.memory_mb,
+            vcpus=instance.vcpus or 1, virt_type=lvconf.virt_type,
+            image=image,
+            extra_cmdline=libvirt_config.workload_cmdline(
+                getattr(instance, 'metadata', None)),
+            console_path=console))
+        LOG.info('Instance %s: starting guest', instance.uuid)
+        return self._host.create_guest(xml)
+
+    def destroy(self, context, instance):
+        """Stop and undefine the guest here, if this host has it."""
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            return False
+        exists, active = guest.exists_active()
+        if active:
+            guest.destroy()
+        if exists:
+            try:
+                guest.undefine()
+            except self._lv.libvirtError as exc:
+                if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
+                    raise
+        return True
+
+    def get_power_state(self, instance):
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            return libvirt_guest.NOSTATE
+        return guest.get_power_state()
+
+    def list_instance_uuids(self):
+        return [guest.uuid for guest in self._host.list_guests()]
+
+    def get_available_resource(self):
+        """Host facts for the compute node record (os-hypervisors)."""
+        conn = self._host.get_connection()
+        model, memory_mb, cpus = conn.getInfo()[:3]
+        return {
+            'hypervisor_hostname': self._host.get_hostname(),
+            'hypervisor_type': 'QEMU',
+            'hypervisor_version': host_version_int(
+                self._host.get_hypervisor_version()),
+            'vcpus': cpus, 'memory_mb': memory_mb, 'cpu_info': model,
+            'virt_type': self._conf.libvirt.virt_type,
+        }
+
+    # -- destination side of a live migration -----------------------------
+
+    def pre_live_migration(self, context, instance, migrate_data=None):
+        """Runs on the destination: say where the source should send to."""
+        data = migrate_data or migrate_data_obj.LibvirtLiveMigrateData()
+        data.target_connect_addr = (
+            self._conf.libvirt.live_migration_inbound_addr or None)
+        return data
+
+    def post_live_migration_at_destination(self, context, instance):
+        """Runs on the destination once the guest has arrived."""
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            raise exception.LiveMigrationFailed(
+                instance_id=instance.uuid,
+                reason='the guest is not on the destination')
+        return guest.get_power_state()
+
+    def rollback_live_migration_at_destination(self, context, instance):
+        """Runs on the destination after a failure: drop a stopped leftover.
+
+        A guest that runs here (post-copy failed half-way) is left alone:
+        destroying it could lose the only running half.
+        """
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            return
+        exists, active = guest.exists_active()
+        if exists and not active:
+            guest.undefine()
 
     # -- flags ------------------------------------------------------------
 

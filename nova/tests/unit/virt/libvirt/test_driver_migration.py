@@ -408,3 +408,71 @@ class DriverRequestsTestCase(testtools.TestCase):
     def test_abort_without_migration(self):
         self.assertRaises(exception.NoActiveMigrationForInstance,
                           self.driver.live_migration_abort, self.instance)
+
+
+class DriverLifecycleTestCase(testtools.TestCase):
+    """spawn, destroy and the destination-side steps on the fake."""
+
+    def setUp(self):
+        super(DriverLifecycleTestCase, self).setUp()
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        self.conf.config(group='libvirt', virt_type='qemu',
+                         guest_console_dir='/shared/consoles/',
+                         live_migration_inbound_addr='198.18.0.2')
+        self.hv = fakelibvirt.Hypervisors()
+        self.hv.add_host('a')
+        host = libvirt_host.Host(self.hv.uri('a'), libvirt_module=self.hv.module,
+                                 event_loop=False)
+        self.driver = libvirt_driver.LibvirtDriver(host=host,
+                                                   clock=self.hv.clock)
+        self.instance = instance_obj.Instance(
+            uuid='11111111-2222-3333-4444-555555555555', name='vm1',
+            memory_mb=256, metadata={'dirty_rate': '30'})
+        from nova.virt.libvirt import config as libvirt_config
+        self.image = libvirt_config.BootImage('/k', '/i')
+
+    def test_spawn_and_destroy(self):
+        guest = self.driver.spawn(None, self.instance, self.image)
+        self.assertTrue(guest.is_active())
+        xml = guest.get_xml_desc()
+        self.assertIn('dirty_rate=30', xml)
+        self.assertIn('/shared/consoles/%s.log' % self.instance.uuid, xml)
+        self.assertEqual([self.instance.uuid],
+                         self.driver.list_instance_uuids())
+        self.assertEqual(libvirt_guest.RUNNING,
+                         self.driver.get_power_state(self.instance))
+        self.assertTrue(self.driver.destroy(None, self.instance))
+        self.assertEqual([], self.driver.list_instance_uuids())
+        self.assertFalse(self.driver.destroy(None, self.instance))
+        self.assertEqual(libvirt_guest.NOSTATE,
+                         self.driver.get_power_state(self.instance))
+
+    def test_pre_live_migration_reports_inbound_addr(self):
+        data = self.driver.pre_live_migration(None, self.instance)
+        self.assertEqual('198.18.0.2', data.target_connect_addr)
+
+    def test_post_at_destination_requires_the_guest(self):
+        self.assertRaises(exception.LiveMigrationFailed,
+                          self.driver.post_live_migration_at_destination,
+                          None, self.instance)
+        self.driver.spawn(None, self.instance, self.image)
+        self.assertEqual(libvirt_guest.RUNNING,
+                         self.driver.post_live_migration_at_destination(
+                             None, self.instance))
+
+    def test_rollback_at_destination_keeps_a_running_guest(self):
+        guest = self.driver.spawn(None, self.instance, self.image)
+        self.driver.rollback_live_migration_at_destination(None,
+                                                           self.instance)
+        self.assertEqual([self.instance.uuid],
+                         self.driver.list_instance_uuids())
+        guest.destroy()
+        self.driver.rollback_live_migration_at_destination(None,
+                                                           self.instance)
+        self.assertEqual([], self.driver.list_instance_uuids())
+
+    def test_available_resource(self):
+        res = self.driver.get_available_resource()
+        self.assertEqual('a', res['hypervisor_hostname'])
+        self.assertEqual(7002000, res['hypervisor_version'])
+        self.assertEqual(4, res['vcpus'])
