@@ -58,3 +58,33 @@ class FakeMatchesRealTestCase(testtools.TestCase):
         for method in ('get_error_code', 'get_error_domain',
                        'get_error_message'):
             self.assertTrue(hasattr(real.libvirtError, method))
+
+
+class RealTimeClockTestCase(testtools.TestCase):
+    """Services on the fake: migrations advance in (sped-up) real time."""
+
+    def test_migration_completes_with_the_real_clock_driver(self):
+        from nova.objects import instance as instance_obj
+        from nova.tests.fixtures import migration_model
+        from nova.virt.libvirt import driver as libvirt_driver
+        from nova.virt.libvirt import host as libvirt_host
+
+        clock = fakelibvirt.RealTimeClock(speed=20)
+        self.addCleanup(clock.stop)
+        hv = fakelibvirt.Hypervisors(clock=clock,
+                                     bandwidth=100 * migration_model.MiB)
+        hv.add_host('a')
+        hv.add_host('b')
+        dom = hv.define_guest('a', 'vm', 256)
+        host = libvirt_host.Host(hv.uri('a'), libvirt_module=hv.module,
+                                 event_loop=False)
+        driver = libvirt_driver.LibvirtDriver(host=host, clock=clock)
+        done = []
+        result = driver.live_migration(
+            None, instance_obj.Instance(uuid=dom.UUIDString(),
+                                        memory_mb=256),
+            'b', lambda *a: done.append('post'),
+            lambda *a, **k: done.append('recover'))
+        self.assertTrue(result.completed)
+        self.assertEqual(['post'], done)
+        self.assertIn(dom.UUIDString(), hv.hosts['b'].domains)
