@@ -6,10 +6,11 @@ sample and the documentation can never miss an option that the code reads.
 
 import collections
 
+from nova.conf import api
 from nova.conf import compute
 from nova.conf import libvirt
 
-_MODULES = (compute, libvirt)
+_MODULES = (api, compute, libvirt)
 
 
 def list_opts():
