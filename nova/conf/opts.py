@@ -8,9 +8,12 @@ import collections
 
 from nova.conf import api
 from nova.conf import compute
+from nova.conf import database
 from nova.conf import libvirt
+from nova.conf import rpc
+from nova.conf import service
 
-_MODULES = (api, compute, libvirt)
+_MODULES = (api, compute, database, libvirt, rpc, service)
 
 
 def list_opts():
