@@ -4,8 +4,8 @@
 # Usage: tools/run-tests.sh [tox envs, comma separated]
 set -eu
 cd "$(dirname "$0")/.."
-envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes}
-tools/install-system-packages.sh test
+envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes,functional}
+tools/install-system-packages.sh test lab
 venv=${NOVA_TOOLS_VENV:-.venv-tools}
 if [ ! -x "$venv/bin/tox" ]; then
     python3 -m venv "$venv"

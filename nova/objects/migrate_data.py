@@ -18,3 +18,6 @@ class LibvirtLiveMigrateData(object):
     block_migration: bool = False
     disk_bytes: int = 0
     dest_uri: Optional[str] = None
+    # Set by the source when it paused the guest to force completion: the
+    # destination must resume it.
+    paused_for_completion: bool = False

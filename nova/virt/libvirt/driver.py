@@ -160,13 +160,23 @@ class LibvirtDriver(driver.ComputeDriver):
             self._conf.libvirt.live_migration_inbound_addr or None)
         return data
 
-    def post_live_migration_at_destination(self, context, instance):
-        """Runs on the destination once the guest has arrived."""
+    def post_live_migration_at_destination(self, context, instance,
+                                           migrate_data=None):
+        """Runs on the destination once the guest has arrived.
+
+        A guest the source paused only to force completion runs again here.
+        """
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
             raise exception.LiveMigrationFailed(
                 instance_id=instance.uuid,
                 reason='the guest is not on the destination')
+        if (migrate_data is not None and
+                migrate_data.paused_for_completion and
+                guest.get_power_state() == libvirt_guest.PAUSED):
+            LOG.info('Instance %s: resuming the guest paused to complete '
+                     'its migration', instance.uuid)
+            guest.resume()
         return guest.get_power_state()
 
     def rollback_live_migration_at_destination(self, context, instance):
@@ -306,6 +316,8 @@ class LibvirtDriver(driver.ComputeDriver):
         if job_type == libvirt_guest.JOB_COMPLETED:
             LOG.info('Instance %s: live migration completed', instance.uuid)
             self._save_final_stats(instance, migrate_data, state)
+            if migrate_data is not None:
+                migrate_data.paused_for_completion = state.paused_by_monitor
             post_method(context, instance, dest, block_migration,
                         migrate_data)
             return
@@ -353,6 +365,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 state.progress = migration.ProgressTracker(started_at=now)
             elapsed = now - state.started_at
             state.last_info = info
+            state.samples.append((elapsed, info))
             state.progress.observe(now, info.memory_iteration,
                                    info.data_remaining,
                                    info.memory_dirty_bps, info.memory_bps)

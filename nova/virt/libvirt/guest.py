@@ -216,6 +216,19 @@ class Guest(object):
                 return JobInfo(type=JOB_COMPLETED)
             raise
 
+    def get_completed_job_info(self):
+        """Statistics of the last finished job (downtime of a migration).
+
+        On the destination after a migration; None where libvirt keeps none.
+        """
+        lv = self._libvirt
+        try:
+            return JobInfo.from_stats(self._domain.jobStats(
+                lv.VIR_DOMAIN_JOB_STATS_COMPLETED))
+        except lv.libvirtError as exc:
+            LOG.debug('No completed job statistics: %s', exc)
+            return None
+
     def _get_legacy_job_info(self):
         lv = self._libvirt
         try:

@@ -15,6 +15,10 @@ from nova.virt.libvirt import guest as libvirt_guest
 
 LOG = logging.getLogger(__name__)
 
+# libvirt's default event loop, started once per libvirt module.
+_EVENT_LOOPS = {}
+_EVENT_LOOPS_LOCK = threading.Lock()
+
 
 def version_to_int(version):
     """(major, minor, micro) -> libvirt's integer form major*1e6+minor*1e3."""
@@ -24,6 +28,10 @@ def version_to_int(version):
 
 def int_to_version(number):
     return (number // 1000000, (number // 1000) % 1000, number % 1000)
+
+
+def _ignore_libvirt_error(context, error):
+    pass
 
 
 def load_libvirt():
@@ -75,6 +83,9 @@ class Host(object):
         if self._want_event_loop:
             self._start_event_loop()
         LOG.debug('Connecting to libvirt at %s', self._uri)
+        if hasattr(lv, 'registerErrorHandler'):
+            # Errors reach us as exceptions; stop libvirt printing them too.
+            lv.registerErrorHandler(_ignore_libvirt_error, None)
         conn = lv.open(self._uri)
         conn.domainEventRegisterAny(
             None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -84,21 +95,28 @@ class Host(object):
     def _start_event_loop(self):
         """Run libvirt's default event loop in a native daemon thread.
 
-        libvirt invokes callbacks from that thread; handlers must only record
-        facts (set attributes), never block.
+        One loop per libvirt module and process, shared by every Host (the
+        all-in-one runs several). libvirt invokes callbacks from that
+        thread; handlers must only record facts (set attributes), never
+        block.
         """
         if self._event_thread is not None:
             return
         lv = self._libvirt
-        lv.virEventRegisterDefaultImpl()
+        with _EVENT_LOOPS_LOCK:
+            thread = _EVENT_LOOPS.get(id(lv))
+            if thread is None:
+                lv.virEventRegisterDefaultImpl()
 
-        def run_forever():
-            while True:
-                lv.virEventRunDefaultImpl()
+                def run_forever():
+                    while True:
+                        lv.virEventRunDefaultImpl()
 
-        self._event_thread = utils.native_threading().Thread(
-            target=run_forever, name='libvirt-events', daemon=True)
-        self._event_thread.start()
+                thread = utils.native_threading().Thread(
+                    target=run_forever, name='libvirt-events', daemon=True)
+                thread.start()
+                _EVENT_LOOPS[id(lv)] = thread
+        self._event_thread = thread
 
     # -- events -----------------------------------------------------------
 

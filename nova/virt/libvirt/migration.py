@@ -23,6 +23,7 @@ pure function over plain values; the acting ones take the ``Guest`` wrapper,
 never libvirt itself.
 """
 
+import collections
 import dataclasses
 from typing import List, Optional
 
@@ -58,6 +59,9 @@ MIN_PASS_SHRINK = 0.10
 # Progress: what is left to send fell by at least this fraction since the
 # last progress (smaller wiggles are measurement noise).
 MIN_PENDING_DROP = 0.02
+
+# Job statistics samples a monitor keeps (about 1 h at 2 polls/s).
+SAMPLES_KEPT = 7200
 
 RUNNING_JOB_TYPES = (libvirt_guest.JOB_BOUNDED, libvirt_guest.JOB_UNBOUNDED)
 
@@ -241,8 +245,12 @@ def should_switch_to_postcopy(info, tracker, postcopy_enabled,
         return None
     shrink = tracker.pass_shrink()
     if shrink is not None and shrink < MIN_PASS_SHRINK:
-        return ('memory pass %d shrank by %d%% only' %
-                (tracker.iteration, int(round(shrink * 100))))
+        return ('memory pass %d set out to send %d MiB, pass %d %d MiB: '
+                'not %d%% less' % (tracker.iteration,
+                                   tracker.pass_start // MiB,
+                                   tracker.iteration - 1,
+                                   tracker.previous_pass_start // MiB,
+                                   int(MIN_PASS_SHRINK * 100)))
     dirty_bps = info.memory_dirty_bps
     if info.memory_bps > 0 and dirty_bps >= info.memory_bps:
         return ('guest dirties %d MiB/s, migration sends %d MiB/s' %
@@ -343,6 +351,9 @@ class MonitorState(object):
     actions: List[tuple] = dataclasses.field(default_factory=list)
     progress: Optional[ProgressTracker] = None
     last_info: Optional[libvirt_guest.JobInfo] = None
+    # (seconds since start, JobInfo) per poll, the latest SAMPLES_KEPT.
+    samples: collections.deque = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=SAMPLES_KEPT))
 
     def record(self, now, action, detail=''):
         """Remember a corrective action (for logs, tests and benchmarks)."""

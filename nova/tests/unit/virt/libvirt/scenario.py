@@ -97,8 +97,14 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
     if driver_hook:
         driver_hook(ctx)
 
+    dest_driver = libvirt_driver.LibvirtDriver(
+        host=libvirt_host.Host(hv.uri('dest'), libvirt_module=hv.module,
+                               event_loop=False),
+        conf=conf, clock=hv.clock)
+
     def post(context, inst, dest_host, block, data):
         callbacks.append(('post', dest_host))
+        dest_driver.post_live_migration_at_destination(context, inst, data)
         data.migration.status = 'completed'
         data.migration.save()
 

@@ -248,9 +248,10 @@ class PostcopySwitchTestCase(testtools.TestCase):
             i, t, True, False))
 
     def test_stalled_pass(self):
-        t = self._tracker(1000, 950)
+        t = self._tracker(1000 * MiB, 950 * MiB)
         reason = migration.should_switch_to_postcopy(info(), t, True, False)
-        self.assertIn('pass 2 shrank by 5%', reason)
+        self.assertEqual('memory pass 2 set out to send 950 MiB, pass 1 '
+                         '1000 MiB: not 10% less', reason)
 
     def test_growing_pass(self):
         t = self._tracker(1000, 400, 600)

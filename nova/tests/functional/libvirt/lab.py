@@ -1,0 +1,90 @@
+"""Access to the two-host real libvirt lab (tools/lab/setup.sh).
+
+The lab writes ``lab.env``; this module reads it, opens the two libvirt
+daemons with the real libvirt-python, boots guests through the project's
+own driver and reads what the guest program prints on its console.
+"""
+
+import os
+import re
+import time
+
+from nova.virt.libvirt import config as libvirt_config
+
+DEFAULT_ENV = '/var/tmp/nova-lab/lab.env'
+DIRTIER = re.compile(r'DIRTIER t=(?P<t>[0-9.]+) pages=(?P<pages>\d+) '
+                     r'rate_mib_s=(?P<rate>[0-9.]+)(?: bad=(?P<bad>\d+))?')
+
+
+class LabUnavailable(Exception):
+    pass
+
+
+def env_path():
+    return os.environ.get('NOVA_LAB_ENV', DEFAULT_ENV)
+
+
+def load_env(path=None):
+    """lab.env as a dict; raises LabUnavailable with the reason."""
+    path = path or env_path()
+    if not os.path.exists(path):
+        raise LabUnavailable('%s not found: run tools/lab/setup.sh (as '
+                             'root) to start the two-host lab' % path)
+    values = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith('#') and '=' in line:
+                key, value = line.split('=', 1)
+                values[key] = value
+    return values
+
+
+def host_env(env, letter):
+    prefix = 'NOVA_LAB_%s_' % letter
+    return {key[len(prefix):].lower(): value for key, value in env.items()
+            if key.startswith(prefix)}
+
+
+def boot_image(env):
+    return libvirt_config.BootImage(
+        kernel=env['NOVA_LAB_KERNEL'], initrd=env['NOVA_LAB_INITRD'],
+        cmdline='console=ttyS0 quiet')
+
+
+def console_reports(path):
+    """The guest program's per-second reports: list of dicts."""
+    if not os.path.exists(path):
+        return []
+    with open(path, errors='replace') as handle:
+        text = handle.read()
+    reports = []
+    for match in DIRTIER.finditer(text):
+        reports.append({'t': float(match.group('t')),
+                        'pages': int(match.group('pages')),
+                        'rate': float(match.group('rate')),
+                        'bad': int(match.group('bad') or 0)})
+    return reports
+
+
+def console_problems(path):
+    """Lines showing the guest was damaged (oops, panic, lost writes)."""
+    if not os.path.exists(path):
+        return []
+    bad = ('Kernel panic', 'Oops', 'soft lockup', 'DIRTIER CORRUPT',
+           'BUG:', 'general protection')
+    with open(path, errors='replace') as handle:
+        return [line.strip() for line in handle
+                if any(word in line for word in bad)]
+
+
+def wait_for(predicate, timeout, interval=0.5, what='condition'):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %ss waiting for %s'
+                                 % (timeout, what))
+        time.sleep(interval)

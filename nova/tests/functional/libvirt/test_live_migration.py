@@ -1,0 +1,293 @@
+"""Real live migrations between the two lab hosts, through the driver.
+
+Each test boots a guest on lab-a with ``LibvirtDriver.spawn`` (real
+libvirt, real QEMU: KVM where it works, TCG otherwise), live-migrates it to
+lab-b with ``LibvirtDriver.live_migration`` (peer-to-peer migrateToURI3
+and the project's monitor loop), and checks what libvirt and the guest
+itself report. The guest program prints a counter every second on its
+serial console; the console file is shared by both hosts, so a guest that
+keeps running keeps counting, wherever it runs.
+
+Results (wall time, bytes, downtime, throttle, passes) are appended as JSON
+lines to $NOVA_LAB_RESULTS when set, for comparison with the model.
+"""
+
+import json
+import os
+import time
+import uuid
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+import nova.conf
+from nova.objects import instance as instance_obj
+from nova.objects import migrate_data as migrate_data_obj
+from nova.objects import migration as migration_obj
+from nova import utils
+from nova.tests.functional.libvirt import lab
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
+
+MiB = 1024 * 1024
+# The lab's busy guest: dirties 60 MiB/s of a 64 MiB area, migrated over
+# a 32 MiB/s cap, so pre-copy alone cannot finish.
+BUSY = {'dirty_mib': '64', 'dirty_rate': '60'}
+BUSY_CAP = 32
+
+
+class LabTestCase(testtools.TestCase):
+    """Boot on lab-a, migrate to lab-b, clean up both."""
+
+    def setUp(self):
+        super(LabTestCase, self).setUp()
+        try:
+            self.env = lab.load_env()
+        except lab.LabUnavailable as exc:
+            if os.environ.get('NOVA_LAB_REQUIRED'):
+                self.fail(str(exc))
+            self.skipTest(str(exc))
+        self.a = lab.host_env(self.env, 'A')
+        self.b = lab.host_env(self.env, 'B')
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        self.flags(virt_type=self.env['NOVA_LAB_VIRT_TYPE'],
+                   guest_console_dir=self.env['NOVA_LAB_SHARED_DIR'],
+                   live_migration_scheme='tcp',
+                   live_migration_downtime_delay=3,
+                   live_migration_bandwidth=BUSY_CAP)
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level='INFO', format='%(asctime)s %(levelname)s %(message)s'))
+        self.driver_a = libvirt_driver.LibvirtDriver(
+            host=libvirt_host.Host(self.a['uri']))
+        self.driver_b = libvirt_driver.LibvirtDriver(
+            host=libvirt_host.Host(self.b['uri']))
+        self.image = lab.boot_image(self.env)
+
+    def flags(self, **kw):
+        for name, value in kw.items():
+            self.conf.config(group='libvirt', **{name: value})
+
+    # -- helpers ----------------------------------------------------------
+
+    def boot(self, memory_mb=256, metadata=None):
+        instance = instance_obj.Instance(
+            uuid=str(uuid.uuid4()), name='lab-%s' % self.id().split('.')[-1],
+            memory_mb=memory_mb, vcpus=1, metadata=metadata or {})
+        self.console = os.path.join(self.env['NOVA_LAB_SHARED_DIR'],
+                                    '%s.log' % instance.uuid)
+        self.addCleanup(self._cleanup, instance)
+        self.driver_a.spawn(None, instance, self.image)
+        lab.wait_for(lambda: len(lab.console_reports(self.console)) >= 2,
+                     120, what='the guest program to report')
+        return instance
+
+    def _cleanup(self, instance):
+        for driver in (self.driver_a, self.driver_b):
+            try:
+                driver.destroy(None, instance)
+            except Exception:
+                pass
+        if os.path.exists(self.console):
+            os.unlink(self.console)
+
+    def migrate(self, instance, during=None):
+        """Live-migrate; ``during(instance)`` runs while it is in flight."""
+        mig = migration_obj.Migration(status='preparing',
+                                      source_compute='lab-a',
+                                      dest_compute='lab-b')
+        data = migrate_data_obj.LibvirtLiveMigrateData(
+            migration=mig, target_connect_addr=self.b['addr'])
+        calls = []
+
+        def post(context, inst, dest, block, migrate_data):
+            calls.append('post')
+            self.driver_b.post_live_migration_at_destination(
+                context, inst, migrate_data)
+
+        def recover(context, inst, dest, migrate_data, migration_status):
+            calls.append(('recover', migration_status))
+
+        started = time.monotonic()
+        if during:
+            handle = utils.spawn(self.driver_a.live_migration, None,
+                                 instance, 'lab-b', post, recover,
+                                 migrate_data=data)
+            during(instance)
+            result = handle.wait(timeout=300)
+        else:
+            result = self.driver_a.live_migration(None, instance, 'lab-b',
+                                                  post, recover,
+                                                  migrate_data=data)
+        result.wall = time.monotonic() - started
+        result.calls = calls
+        result.migration = mig
+        return result
+
+    def wait_running_job(self, instance, seconds_in=3.0):
+        """Wait until the migration job has run ``seconds_in`` seconds."""
+        def running():
+            active = self.driver_a.active_migration(instance.uuid)
+            state = active and active.state
+            return (state and state.started_at is not None and
+                    state.samples and state.samples[-1][0] >= seconds_in)
+        lab.wait_for(running, 60, interval=0.2, what='the migration job')
+
+    def where(self, instance):
+        """(running on A, running on B)."""
+        def active(driver):
+            return driver.get_power_state(instance) == libvirt_guest.RUNNING
+        return active(self.driver_a), active(self.driver_b)
+
+    def assertGuestKeepsRunning(self, extra_reports=2):
+        before = lab.console_reports(self.console)
+        lab.wait_for(lambda: len(lab.console_reports(self.console)) >=
+                     len(before) + extra_reports, 60,
+                     what='the guest to keep reporting')
+        reports = lab.console_reports(self.console)
+        self.assertGreater(reports[-1]['t'], before[-1]['t'])
+        if before[-1]['pages']:
+            self.assertGreater(reports[-1]['pages'], before[-1]['pages'])
+        self.assertEqual([], lab.console_problems(self.console))
+        self.assertEqual(0, reports[-1]['bad'])
+        return reports
+
+    def record(self, case, result, instance):
+        """Figures for the lab-vs-model table."""
+        samples = result.state.samples
+        completed = None
+        if result.completed:
+            guest = self.driver_b.host.find_guest(instance.uuid)
+            completed = guest and guest.get_completed_job_info()
+        figures = {
+            'case': case,
+            'virt_type': self.env['NOVA_LAB_VIRT_TYPE'],
+            'outcome': libvirt_guest.JOB_TYPE_NAMES[result.job_type],
+            'wall_s': round(result.wall, 1),
+            'job_s': round(samples[-1][0], 1) if samples else None,
+            'bytes_mib': round(max([i.memory_processed for _t, i in samples]
+                                   or [0]) / MiB, 1),
+            'downtime_ms': completed.downtime if completed else None,
+            'max_throttle': max([i.auto_converge_throttle
+                                 for _t, i in samples] or [0]),
+            'iterations': max([i.memory_iteration for _t, i in samples]
+                              or [0]),
+            'actions': result.state.actions,
+        }
+        path = os.environ.get('NOVA_LAB_RESULTS')
+        if path:
+            with open(path, 'a') as handle:
+                handle.write(json.dumps(figures) + '\n')
+        self.addDetail('figures', testtools.content.text_content(
+            json.dumps(figures)))
+        return figures
+
+
+class LiveMigrationTestCase(LabTestCase):
+
+    def test_idle_guest_completes_in_precopy(self):
+        self.flags(live_migration_bandwidth=100)
+        instance = self.boot(metadata={'dirty_mib': '64', 'dirty_rate': '0'})
+        result = self.migrate(instance)
+        figures = self.record('idle', result, instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual(['post'], result.calls)
+        self.assertEqual((False, True), self.where(instance))
+        self.assertIsNone(self.driver_a.host.find_guest(instance.uuid))
+        self.assertEqual(0, figures['max_throttle'])
+        self.assertEqual([], result.state.actions)
+        self.assertEqual('running', result.migration.status)
+        self.assertEqual(0, result.migration.memory_remaining)
+        self.assertGreater(result.migration.memory_total, 200 * MiB)
+        self.assertGuestKeepsRunning()
+
+    def test_busy_guest_nothing_permitted_times_out(self):
+        # 256 MiB counts as 2 GiB: 8 s/GiB gives a 16 s timeout.
+        self.flags(live_migration_completion_timeout=8)
+        instance = self.boot(metadata=BUSY)
+        result = self.migrate(instance)
+        figures = self.record('busy, nothing permitted', result, instance)
+        self.assertEqual(libvirt_guest.JOB_FAILED, result.job_type)
+        self.assertEqual([('recover', 'failed')], result.calls)
+        self.assertEqual(['abort'], [a[1] for a in result.state.actions])
+        self.assertEqual((True, False), self.where(instance))
+        self.assertGreaterEqual(figures['iterations'], 2)
+        reports = self.assertGuestKeepsRunning()
+        self.assertGreater(reports[-1]['rate'], 10)   # still dirtying
+
+    def test_auto_converge_throttles_and_completes(self):
+        self.flags(live_migration_permit_auto_converge=True)
+        instance = self.boot(metadata=BUSY)
+        result = self.migrate(instance)
+        figures = self.record('busy, auto-converge', result, instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertGreaterEqual(figures['max_throttle'], 20)
+        throttles = sorted({i.auto_converge_throttle
+                            for _t, i in result.state.samples})
+        self.assertEqual(0, throttles[0])
+        self.assertEqual((False, True), self.where(instance))
+        self.assertGuestKeepsRunning()
+
+    def test_postcopy_switches_automatically_and_completes(self):
+        self.flags(live_migration_permit_post_copy=True)
+        instance = self.boot(metadata=BUSY)
+        result = self.migrate(instance)
+        figures = self.record('busy, post-copy', result, instance)
+        self.assertTrue(result.completed, result.error)
+        [action] = result.state.actions
+        self.assertEqual('postcopy', action[1])
+        self.assertEqual('running (post-copy)', result.migration.status)
+        self.assertEqual(0, figures['max_throttle'])
+        self.assertEqual((False, True), self.where(instance))
+        self.assertGuestKeepsRunning()
+
+    def test_force_complete_with_postcopy(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_bandwidth=16)
+        instance = self.boot(metadata={'dirty_mib': '32',
+                                       'dirty_rate': '4'})
+
+        def force(inst):
+            self.wait_running_job(inst, 2.0)
+            self.driver_a.live_migration_force_complete(inst)
+
+        result = self.migrate(instance, during=force)
+        self.record('force-complete, post-copy', result, instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual([('postcopy', 'requested by operator')],
+                         [a[1:] for a in result.state.actions])
+        self.assertEqual((False, True), self.where(instance))
+        self.assertGuestKeepsRunning()
+
+    def test_force_complete_without_postcopy_pauses(self):
+        self.flags(live_migration_bandwidth=16)
+        instance = self.boot(metadata={'dirty_mib': '32',
+                                       'dirty_rate': '30'})
+
+        def force(inst):
+            self.wait_running_job(inst, 2.0)
+            self.driver_a.live_migration_force_complete(inst)
+
+        result = self.migrate(instance, during=force)
+        self.record('force-complete, pause', result, instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual([('pause', 'requested by operator')],
+                         [a[1:] for a in result.state.actions])
+        # Paused to finish, running again on the destination.
+        self.assertEqual((False, True), self.where(instance))
+        self.assertGuestKeepsRunning()
+
+    def test_abort_keeps_guest_on_source(self):
+        instance = self.boot(metadata=BUSY)
+
+        def abort(inst):
+            self.wait_running_job(inst, 3.0)
+            self.driver_a.live_migration_abort(inst)
+
+        result = self.migrate(instance, during=abort)
+        self.record('abort', result, instance)
+        self.assertEqual(libvirt_guest.JOB_CANCELLED, result.job_type)
+        self.assertEqual([('recover', 'cancelled')], result.calls)
+        self.assertEqual((True, False), self.where(instance))
+        self.assertGuestKeepsRunning()
