@@ -325,8 +325,13 @@ ALL_OPTS = connection_opts + live_migration_opts
 
 
 def register_opts(conf):
-    conf.register_group(libvirt_group)
-    conf.register_opts(ALL_OPTS, group=libvirt_group)
+    # A fresh OptGroup per ConfigOpts: oslo.config keeps overrides in the
+    # group object, so sharing one would leak them between configurations
+    # (the benchmark and tools build several).
+    group = cfg.OptGroup(libvirt_group.name, title=libvirt_group.title,
+                         help=libvirt_group.help)
+    conf.register_group(group)
+    conf.register_opts(ALL_OPTS, group=group)
 
 
 def list_opts():

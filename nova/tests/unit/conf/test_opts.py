@@ -79,6 +79,16 @@ class OptionsTestCase(testtools.TestCase):
         self.assertIn('MiB/s', helps['live_migration_bandwidth'])
         self.assertIn('milliseconds', helps['live_migration_downtime'])
 
+    def test_separate_configurations_do_not_share_overrides(self):
+        first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
+        for conf in (first, second):
+            nova.conf.libvirt.register_opts(conf)
+            conf([], project='nova')
+        first.set_override('live_migration_permit_post_copy', True,
+                           'libvirt')
+        self.assertTrue(first.libvirt.live_migration_permit_post_copy)
+        self.assertFalse(second.libvirt.live_migration_permit_post_copy)
+
     def test_all_options_are_oslo_opts_with_help(self):
         for _group, group_opts in opts.list_opts():
             for opt in group_opts:

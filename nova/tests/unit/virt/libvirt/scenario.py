@@ -50,7 +50,7 @@ class Outcome(object):
 def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         link_mib_s=100.0, setup_time=0.2, at=(), lib_version=9000000,
         hv_version=7002000, no_job_stats=False, dest='dest', phases=None,
-        cpu_bound=True, driver_hook=None):
+        cpu_bound=True, driver_hook=None, resident_mib=None):
     """Migrate one guest.
 
     ``at`` is [(second after the job began, callable(ctx))].
@@ -65,7 +65,8 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
     dom = hv.define_guest(
         'src', 'guest-1', memory_mib, dirty_rate=dirty_mib_s * MiB,
         working_set=(working_set_mib * MiB if working_set_mib else None),
-        phases=phases, cpu_bound=cpu_bound)
+        phases=phases, cpu_bound=cpu_bound,
+        resident=resident_mib * MiB if resident_mib else None)
     host = libvirt_host.Host(hv.uri('src'), libvirt_module=hv.module,
                              event_loop=False)
     driver = libvirt_driver.LibvirtDriver(host=host, conf=conf,
