@@ -1,0 +1,82 @@
+"""The API process's WSGI application: compute, image and identity shim.
+
+URL space::
+
+    /                   compute API versions (no auth)
+    /v2.1, /v2.1/       the v2.1 version document (no auth)
+    /v2.1/...           the compute API (auth, microversions)
+    /image/...          read-only Image API v2 subset (auth)
+    /identity/...       Identity v3 shim (noauth2 mode only, no auth)
+"""
+
+import logging
+import time
+
+import webob
+import webob.dec
+
+from nova.api import auth
+from nova.api import identity
+from nova.api import image
+from nova.api.openstack.compute import routes
+from nova.api.openstack import versions
+from nova.api.openstack import wsgi
+
+LOG = logging.getLogger(__name__)
+
+
+def default_compute_api():
+    from nova.compute import api as compute_api
+    return compute_api.API()
+
+
+class APIApplication(object):
+
+    def __init__(self, conf, compute_api=None):
+        self.conf = conf
+        self.compute_api = (compute_api if compute_api is not None
+                            else default_compute_api())
+        self.compute = auth.pipeline(
+            routes.build_router(self.compute_api, conf), conf)
+        self.image = None
+        if conf.api.image_api:
+            self.image = auth.pipeline(
+                image.ImageAPI(self.compute_api, conf), conf)
+        self.identity = None
+        if conf.api.auth_strategy == 'noauth2' and conf.api.identity_shim:
+            self.identity = identity.IdentityShim(conf)
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req):
+        started = time.monotonic()
+        resp = self._route(req)
+        LOG.info('%s "%s %s" status: %s len: %s time: %.4f',
+                 req.remote_addr, req.method, req.path_qs,
+                 resp.status_int, resp.content_length or 0,
+                 time.monotonic() - started)
+        return resp
+
+    def _route(self, req):
+        path = req.path_info or '/'
+        if path == '/':
+            if req.method not in ('GET', 'HEAD'):
+                return wsgi.fault_response(405, 'Method not allowed')
+            return versions.versions_response(req, self.conf)
+        first = path.split('/')[1]
+        if first == 'v2.1':
+            rest = path[len('/v2.1'):]
+            if rest in ('', '/') and req.method in ('GET', 'HEAD'):
+                return versions.version_response(req, self.conf)
+            req.path_info_pop()
+            return req.get_response(self.compute)
+        if first == 'identity' and self.identity is not None:
+            req.path_info_pop()
+            return req.get_response(self.identity)
+        if first == 'image' and self.image is not None:
+            req.path_info_pop()
+            return req.get_response(self.image)
+        return wsgi.fault_response(404, 'The resource could not be found.')
+
+
+def build_app(conf, compute_api=None):
+    return APIApplication(conf, compute_api)

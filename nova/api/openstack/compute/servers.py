@@ -1,0 +1,308 @@
+"""/servers: create, list, detail, show, delete; the os-migrateLive action."""
+
+import datetime
+import re
+import secrets
+
+from nova.api.openstack import common
+from nova.api.openstack.compute import base
+from nova.api.openstack.compute import helpers
+from nova.api.openstack.compute.schemas import migrate_server as ms_schema
+from nova.api.openstack.compute.schemas import servers as schema
+from nova.api.openstack.compute import views
+from nova.api.openstack import policy
+from nova.api.openstack import validation
+from nova.api.openstack import wsgi
+from nova import exception
+
+attr = common.attr
+
+# Query parameters GET /servers[/detail] knows; from 2.75 others are a 400.
+QUERY_PARAMS = (
+    'all_tenants', 'name', 'status', 'host', 'node', 'hostname',
+    'changes-since', 'changes-before', 'limit', 'marker', 'sort_key',
+    'sort_dir', 'image', 'flavor', 'ip', 'ip6', 'project_id', 'tenant_id',
+    'user_id', 'deleted', 'uuid', 'availability_zone', 'reservation_id',
+    'launch_index', 'description', 'locked', 'tags', 'tags-any', 'not-tags',
+    'not-tags-any', 'vm_state', 'task_state', 'power_state', 'progress',
+    'key_name', 'config_drive', 'access_ip_v4', 'access_ip_v6',
+    'created_at', 'launched_at', 'terminated_at', 'kernel_id', 'ramdisk_id',
+    'root_device_name', 'auto_disk_config', 'display_name',
+    'display_description', 'locked_by', 'instance_type_id',
+    'pinned_availability_zone',
+    'soft_deleted', 'block_device_mapping', 'security_groups',
+    'metadata', 'system_metadata', 'image_ref', 'info_cache', 'flavor_id',
+)
+
+
+def _created(instance):
+    created = common._naive_utc(common._to_datetime(
+        attr(instance, 'created_at')))
+    return created or datetime.datetime.min
+
+
+class ServersController(base.Controller):
+
+    # -- list ------------------------------------------------------------------
+
+    @validation.query_schema(QUERY_PARAMS, min_version='2.75')
+    def index(self, req):
+        self.authorize(req, policy.SERVERS % 'index')
+        instances = self._list(req, 'index')
+        v = views.Views(req, self.conf)
+        return self._paged(req, v, [v.server_brief(i) for i in instances],
+                           instances)
+
+    @validation.query_schema(QUERY_PARAMS, min_version='2.75')
+    def detail(self, req):
+        self.authorize(req, policy.SERVERS % 'detail')
+        instances = self._list(req, 'detail')
+        v = views.Views(req, self.conf)
+        flavors = self._flavors(req.context)
+        show_host_status = self._may_see_host_status(req)
+        services = (helpers.compute_services_by_host(
+            self.compute_api, req.context) if show_host_status else {})
+        servers = []
+        for inst in instances:
+            status = (self._host_status(inst, services)
+                      if show_host_status else None)
+            servers.append(v.server(
+                inst, flavors.get(str(attr(inst, 'flavor_id'))), status))
+        return self._paged(req, v, servers, instances)
+
+    def _paged(self, req, v, servers, instances):
+        body = {'servers': servers}
+        limit = common.get_limit(req, self.conf)
+        if instances and len(instances) == limit and 'limit' in req.GET:
+            last = attr(instances[-1], 'uuid')
+            body['servers_links'] = [{
+                'rel': 'next',
+                'href': '%s?limit=%d&marker=%s' % (
+                    common.link(req, self.conf, 'servers'), limit, last)}]
+        return body
+
+    def _list(self, req, kind):
+        ctx = req.context
+        params = req.GET
+        all_tenants = params.get('all_tenants')
+        all_projects = False
+        if all_tenants is not None and (
+                all_tenants == '' or validation.bool_from_string(
+                    all_tenants)):
+            self.authorize(req, policy.SERVERS % ('%s:get_all_tenants'
+                                                  % kind))
+            all_projects = True
+        asked_project = params.get('project_id') or params.get('tenant_id')
+        if all_projects:
+            project = None
+        elif ctx.is_admin and asked_project:
+            project = asked_project
+        else:
+            project = ctx.project_id
+        instances = list(self.compute_api.list_servers(ctx, None) or [])
+        selected = []
+        name_re = None
+        if params.get('name'):
+            try:
+                name_re = re.compile(params['name'])
+            except re.error:
+                name_re = re.compile(re.escape(params['name']))
+        statuses = [s.upper() for s in params.getall('status')]
+        since = (common.parse_time_param('changes-since',
+                                         params['changes-since'])
+                 if params.get('changes-since') else None)
+        before = (common.parse_time_param('changes-before',
+                                          params['changes-before'])
+                  if params.get('changes-before') else None)
+        for inst in instances:
+            owner = attr(inst, 'project_id')
+            if project is not None and owner is not None \
+                    and owner != project:
+                continue
+            if name_re and not name_re.search(attr(inst, 'name') or ''):
+                continue
+            if statuses and views.server_status(
+                    attr(inst, 'vm_state'),
+                    attr(inst, 'task_state')) not in statuses:
+                continue
+            if ctx.is_admin and params.get('host') and \
+                    attr(inst, 'host') != params['host']:
+                continue
+            if ctx.is_admin and params.get('node') and \
+                    attr(inst, 'node') != params['node']:
+                continue
+            if params.get('flavor') and \
+                    str(attr(inst, 'flavor_id')) != params['flavor']:
+                continue
+            if params.get('image') and \
+                    attr(inst, 'image_ref') != params['image']:
+                continue
+            updated = common._naive_utc(common._to_datetime(
+                attr(inst, 'updated_at') or attr(inst, 'created_at')))
+            if since and (updated is None or updated < since):
+                continue
+            if before and (updated is None or updated > before):
+                continue
+            if not since and not before and attr(
+                    inst, 'vm_state') == 'deleted':
+                continue
+            selected.append(inst)
+        selected.sort(key=_created, reverse=True)
+        marker = params.get('marker')
+        if marker:
+            ids = [attr(i, 'uuid') for i in selected]
+            if marker not in ids:
+                raise exception.ValidationError(
+                    detail='marker [%s] not found' % marker)
+            selected = selected[ids.index(marker) + 1:]
+        return selected[:common.get_limit(req, self.conf)]
+
+    def _flavors(self, ctx):
+        try:
+            return {views.flavor_values(f)['id']: f
+                    for f in self.compute_api.list_flavors(ctx)}
+        except Exception:
+            return {}
+
+    def _may_see_host_status(self, req):
+        return req.is_version('2.16') and policy.authorize(
+            req.context, policy.SERVERS % 'show:host_status', fatal=False)
+
+    def _host_status(self, inst, services):
+        if not attr(inst, 'host'):
+            return ''
+        return helpers.host_status(services.get(attr(inst, 'host')),
+                                   self.conf.service_down_time)
+
+    # -- show ------------------------------------------------------------------
+
+    def show(self, req, server_id):
+        instance = helpers.get_instance(self.compute_api, req.context,
+                                        server_id)
+        self.authorize(req, policy.SERVERS % 'show',
+                       {'project_id': attr(instance, 'project_id')
+                        or req.context.project_id})
+        return {'server': self._view_one(req, instance)}
+
+    def _view_one(self, req, instance):
+        flavor = self._flavors(req.context).get(
+            str(attr(instance, 'flavor_id')))
+        status = None
+        if self._may_see_host_status(req):
+            status = self._host_status(
+                instance, helpers.compute_services_by_host(
+                    self.compute_api, req.context))
+        return views.Views(req, self.conf).server(instance, flavor, status,
+                                                  show=True)
+
+    # -- create ------------------------------------------------------------------
+
+    @wsgi.response(202)
+    @validation.schema(schema.base_create, '2.1', '2.18')
+    @validation.schema(schema.create_v219, '2.19', '2.36')
+    @validation.schema(schema.create_v237, '2.37', '2.51')
+    @validation.schema(schema.create_v252, '2.52', '2.62')
+    @validation.schema(schema.create_v263, '2.63', '2.73')
+    @validation.schema(schema.create_v274, '2.74')
+    def create(self, req, body):
+        ctx = req.context
+        self.authorize(req, policy.SERVERS % 'create')
+        server = body['server']
+        host, node = self._requested_host(req, server)
+        flavor_id = str(server['flavorRef']).rstrip('/').rsplit('/', 1)[-1]
+        image_id = (server.get('imageRef') or '').rstrip('/')
+        image_id = image_id.rsplit('/', 1)[-1]
+        if not image_id:
+            raise exception.ValidationError(
+                detail='Missing imageRef attribute: this compute service '
+                       'boots kernel+initrd images only, not volumes.')
+        min_count = int(server.get('min_count', 1))
+        max_count = int(server.get('max_count', min_count))
+        if min_count > max_count:
+            raise exception.ValidationError(
+                detail="min_count must be <= max_count")
+        count = max_count
+        created = []
+        for index in range(count):
+            name = server['name'] if count == 1 else '%s-%d' % (
+                server['name'], index + 1)
+            try:
+                instance = self.compute_api.create_server(
+                    ctx, name, flavor_id, image_id,
+                    metadata=server.get('metadata'), host=host)
+            except exception.NovaException as exc:
+                if getattr(exc, 'code', None) == 404:
+                    # Unknown flavor or image in a request body: 400.
+                    exc.code = 400
+                raise
+            created.append(instance)
+        instance = created[0]
+        uuid = attr(instance, 'uuid')
+        v = views.Views(req, self.conf)
+        body = {'server': {
+            'id': uuid,
+            'links': v.links('servers', uuid),
+            'OS-DCF:diskConfig': 'MANUAL',
+            'security_groups': [{'name': 'default'}],
+            'adminPass': secrets.token_urlsafe(9),
+        }}
+        resp = wsgi.json_response(body, status=202, headers=[
+            ('Location', common.link(req, self.conf, 'servers', uuid))])
+        return resp
+
+    def _requested_host(self, req, server):
+        host = node = None
+        zone = server.get('availability_zone')
+        if zone and ':' in zone:
+            _zone, _sep, rest = zone.partition(':')
+            host, _sep, node = rest.partition(':')
+            host = host or None
+            node = node or None
+        if req.is_version('2.74'):
+            host = server.get('host') or host
+            node = server.get('hypervisor_hostname') or node
+        if (host or node):
+            self.authorize(req, policy.SERVERS % 'create:forced_host')
+        if node and not host:
+            host = node
+        return host, node
+
+    # -- delete ------------------------------------------------------------------
+
+    @wsgi.response(204)
+    def delete(self, req, server_id):
+        instance = helpers.get_instance(self.compute_api, req.context,
+                                        server_id)
+        self.authorize(req, policy.SERVERS % 'delete',
+                       {'project_id': attr(instance, 'project_id')
+                        or req.context.project_id})
+        self.compute_api.delete_server(req.context, server_id)
+        return wsgi.json_response(None, status=204)
+
+    # -- os-migrateLive ------------------------------------------------------
+
+    @wsgi.response(202)
+    @validation.schema(ms_schema.migrate_live, '2.1', '2.24')
+    @validation.schema(ms_schema.migrate_live_v2_25, '2.25', '2.29')
+    @validation.schema(ms_schema.migrate_live_v2_30, '2.30', '2.67')
+    @validation.schema(ms_schema.migrate_live_v2_68, '2.68')
+    def migrate_live(self, req, server_id, body):
+        ctx = req.context
+        self.authorize(req, policy.MIGRATE_LIVE)
+        args = body['os-migrateLive']
+        host = args.get('host')
+        block_migration = args['block_migration']
+        if req.is_version('2.25') and block_migration == 'auto':
+            block_migration = 'auto'
+        else:
+            block_migration = validation.bool_from_string(block_migration)
+        helpers.get_instance(self.compute_api, ctx, server_id)
+        try:
+            self.compute_api.live_migrate(ctx, server_id, host=host,
+                                          block_migration=block_migration)
+        except exception.NovaException as exc:
+            if type(exc).__name__ == 'InstanceInvalidState':
+                helpers.reraise_invalid_state(exc, 'os-migrateLive',
+                                              server_id)
+            raise
+        return wsgi.json_response(None, status=202)

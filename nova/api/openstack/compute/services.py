@@ -1,0 +1,25 @@
+"""GET /os-services."""
+
+from nova.api.openstack import common
+from nova.api.openstack.compute import base
+from nova.api.openstack.compute import helpers
+from nova.api.openstack.compute import views
+from nova.api.openstack import policy
+
+attr = common.attr
+
+
+class ServicesController(base.Controller):
+
+    def index(self, req):
+        self.authorize(req, policy.SERVICES_LIST)
+        services = self.compute_api.list_services(req.context)
+        host = req.GET.get('host')
+        binary = req.GET.get('binary')
+        v = views.Views(req, self.conf)
+        down_time = self.conf.service_down_time
+        return {'services': [
+            v.service(s, helpers.service_is_up(s, down_time))
+            for s in services
+            if (not host or attr(s, 'host') == host)
+            and (not binary or attr(s, 'binary') == binary)]}

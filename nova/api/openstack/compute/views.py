@@ -1,0 +1,376 @@
+"""Response bodies: servers, migrations, flavors, services, hypervisors."""
+
+import hashlib
+
+from nova.api.openstack import common
+from nova.api.openstack import policy
+
+attr = common.attr
+
+# (vm_state, task_state) -> API status
+_STATUS = {
+    'active': {'default': 'ACTIVE', 'migrating': 'MIGRATING',
+               'rebooting': 'REBOOT', 'reboot_pending': 'REBOOT',
+               'reboot_started': 'REBOOT', 'rebooting_hard': 'HARD_REBOOT',
+               'rebuilding': 'REBUILD', 'resize_prep': 'RESIZE',
+               'resize_migrating': 'RESIZE', 'resize_migrated': 'RESIZE',
+               'resize_finish': 'RESIZE', 'deleting': 'ACTIVE'},
+    'building': {'default': 'BUILD'},
+    'stopped': {'default': 'SHUTOFF', 'migrating': 'MIGRATING'},
+    'paused': {'default': 'PAUSED', 'migrating': 'MIGRATING'},
+    'suspended': {'default': 'SUSPENDED'},
+    'rescued': {'default': 'RESCUE'},
+    'resized': {'default': 'VERIFY_RESIZE'},
+    'soft-delete': {'default': 'SOFT_DELETED'},
+    'deleted': {'default': 'DELETED'},
+    'error': {'default': 'ERROR'},
+    'shelved': {'default': 'SHELVED'},
+    'shelved_offloaded': {'default': 'SHELVED_OFFLOADED'},
+}
+
+_PROGRESS_STATUSES = ('ACTIVE', 'BUILD', 'REBUILD', 'RESIZE',
+                      'VERIFY_RESIZE', 'MIGRATING')
+
+# nova.compute.power_state numbers
+POWER_STATES = {'nostate': 0, 'pending': 0, 'running': 1, 'paused': 3,
+                'shutdown': 4, 'shutoff': 4, 'crashed': 6, 'suspended': 7}
+
+LIVE_MIGRATION_IN_PROGRESS = ('queued', 'preparing', 'running',
+                              'post-migrating')
+
+
+def server_status(vm_state, task_state):
+    states = _STATUS.get(vm_state or '', {'default': 'UNKNOWN'})
+    return states.get(task_state or 'default', states['default'])
+
+
+def status_filter_states(status):
+    """vm_states whose servers show ``status`` (for ?status=)."""
+    status = status.upper()
+    return [(vm, task) for vm, tasks in _STATUS.items()
+            for task, shown in tasks.items() if shown == status]
+
+
+def power_state_number(value):
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return POWER_STATES.get(str(value).lower(), 0)
+
+
+def host_id(project_id, host):
+    if not host:
+        return ''
+    return hashlib.sha224(('%s%s' % (project_id or '', host))
+                          .encode('utf-8')).hexdigest()
+
+
+def _flavor_id(flavor):
+    value = attr(flavor, 'flavorid')
+    if value is None:
+        value = attr(flavor, 'id')
+    return str(value)
+
+
+def flavor_values(flavor):
+    return {
+        'id': _flavor_id(flavor),
+        'name': attr(flavor, 'name'),
+        'ram': attr(flavor, 'memory_mb', attr(flavor, 'ram', 0)),
+        'vcpus': attr(flavor, 'vcpus', 1),
+        'disk': attr(flavor, 'root_gb', attr(flavor, 'disk', 0)) or 0,
+        'ephemeral': attr(flavor, 'ephemeral_gb',
+                          attr(flavor, 'ephemeral', 0)) or 0,
+        'swap': attr(flavor, 'swap', 0) or 0,
+        'rxtx_factor': attr(flavor, 'rxtx_factor', 1.0) or 1.0,
+        'is_public': attr(flavor, 'is_public', True),
+        'disabled': attr(flavor, 'disabled', False) or False,
+        'description': attr(flavor, 'description'),
+        'extra_specs': dict(attr(flavor, 'extra_specs', None) or {}),
+    }
+
+
+class Views(object):
+    """Builds bodies for one request (base URL, microversion, caller)."""
+
+    def __init__(self, req, conf):
+        self.req = req
+        self.conf = conf
+
+    def links(self, collection, item_id):
+        return common.self_links(self.req, self.conf, collection, item_id)
+
+    def bookmark(self, collection, item_id):
+        return [{'rel': 'bookmark',
+                 'href': common.link(self.req, self.conf, collection,
+                                     item_id, prefix='')}]
+
+    # -- flavors -----------------------------------------------------------
+
+    def flavor_brief(self, flavor):
+        values = flavor_values(flavor)
+        body = {'id': values['id'], 'name': values['name'],
+                'links': self.links('flavors', values['id'])}
+        if self.req.is_version('2.55'):
+            body['description'] = values['description']
+        return body
+
+    def flavor_detail(self, flavor):
+        values = flavor_values(flavor)
+        swap = values['swap']
+        if not swap and not self.req.is_version('2.75'):
+            swap = ''
+        body = {
+            'id': values['id'],
+            'name': values['name'],
+            'ram': values['ram'],
+            'vcpus': values['vcpus'],
+            'disk': values['disk'],
+            'swap': swap,
+            'OS-FLV-EXT-DATA:ephemeral': values['ephemeral'],
+            'OS-FLV-DISABLED:disabled': values['disabled'],
+            'os-flavor-access:is_public': values['is_public'],
+            'rxtx_factor': values['rxtx_factor'],
+            'links': self.links('flavors', values['id']),
+        }
+        if self.req.is_version('2.55'):
+            body['description'] = values['description']
+        if self.req.is_version('2.61'):
+            body['extra_specs'] = values['extra_specs']
+        return body
+
+    # -- servers -------------------------------------------------------------
+
+    def server_brief(self, instance):
+        uuid = attr(instance, 'uuid')
+        return {'id': uuid, 'name': attr(instance, 'name'),
+                'links': self.links('servers', uuid)}
+
+    def server(self, instance, flavor=None, host_status=None, show=False):
+        req = self.req
+        uuid = attr(instance, 'uuid')
+        vm_state = attr(instance, 'vm_state')
+        task_state = attr(instance, 'task_state')
+        status = server_status(vm_state, task_state)
+        project_id = attr(instance, 'project_id')
+        host = attr(instance, 'host')
+        image_ref = attr(instance, 'image_ref')
+        body = {
+            'id': uuid,
+            'name': attr(instance, 'name'),
+            'status': status,
+            'tenant_id': project_id,
+            'user_id': attr(instance, 'user_id'),
+            'metadata': dict(attr(instance, 'metadata', None) or {}),
+            'hostId': host_id(project_id, host),
+            'image': ({'id': image_ref,
+                       'links': self.bookmark('images', image_ref)}
+                      if image_ref else ''),
+            'flavor': self._server_flavor(instance, flavor),
+            'created': common.isotime(attr(instance, 'created_at')),
+            'updated': common.isotime(attr(instance, 'updated_at')
+                                      or attr(instance, 'created_at')),
+            'addresses': {},
+            'accessIPv4': '',
+            'accessIPv6': '',
+            'links': self.links('servers', uuid),
+            'OS-DCF:diskConfig': 'MANUAL',
+            'OS-EXT-AZ:availability_zone': attr(
+                instance, 'availability_zone', None) or 'nova',
+            'config_drive': '',
+            'key_name': None,
+            'OS-SRV-USG:launched_at': common.dbtime(
+                attr(instance, 'launched_at')),
+            'OS-SRV-USG:terminated_at': None,
+            'OS-EXT-STS:vm_state': vm_state,
+            'OS-EXT-STS:task_state': task_state,
+            'OS-EXT-STS:power_state': power_state_number(
+                attr(instance, 'power_state')),
+            'os-extended-volumes:volumes_attached': [],
+            'security_groups': [{'name': 'default'}],
+        }
+        if status in _PROGRESS_STATUSES:
+            body['progress'] = attr(instance, 'progress', 0) or 0
+        if policy.authorize(req.context, policy.EXTENDED_ATTRS,
+                            fatal=False):
+            body['OS-EXT-SRV-ATTR:host'] = host
+            body['OS-EXT-SRV-ATTR:hypervisor_hostname'] = attr(
+                instance, 'node')
+            body['OS-EXT-SRV-ATTR:instance_name'] = attr(
+                instance, 'instance_name', None) or attr(instance, 'name')
+            if req.is_version('2.3'):
+                body.update({
+                    'OS-EXT-SRV-ATTR:reservation_id': '',
+                    'OS-EXT-SRV-ATTR:launch_index': 0,
+                    'OS-EXT-SRV-ATTR:hostname': attr(instance, 'name'),
+                    'OS-EXT-SRV-ATTR:kernel_id': '',
+                    'OS-EXT-SRV-ATTR:ramdisk_id': '',
+                    'OS-EXT-SRV-ATTR:root_device_name': None,
+                    'OS-EXT-SRV-ATTR:user_data': None,
+                })
+        if req.is_version('2.9'):
+            body['locked'] = False
+        if req.is_version('2.16') and host_status is not None:
+            body['host_status'] = host_status
+        if req.is_version('2.19'):
+            body['description'] = attr(instance, 'description', None)
+        if req.is_version('2.26'):
+            body['tags'] = []
+        if req.is_version('2.63'):
+            body['trusted_image_certificates'] = None
+        if req.is_version('2.71') and show:
+            body['server_groups'] = []
+        if req.is_version('2.73'):
+            body['locked_reason'] = None
+        return body
+
+    def _server_flavor(self, instance, flavor):
+        if not self.req.is_version('2.47'):
+            flavor_id = (str(attr(instance, 'flavor_id'))
+                         if attr(instance, 'flavor_id') is not None
+                         else (_flavor_id(flavor) if flavor else ''))
+            return {'id': flavor_id,
+                    'links': self.bookmark('flavors', flavor_id)}
+        values = flavor_values(flavor) if flavor is not None else {}
+        return {
+            'original_name': values.get('name') or str(
+                attr(instance, 'flavor_id')),
+            'ram': attr(instance, 'memory_mb', None) or values.get('ram', 0),
+            'vcpus': attr(instance, 'vcpus', None) or values.get('vcpus', 1),
+            'disk': values.get('disk', 0),
+            'ephemeral': values.get('ephemeral', 0),
+            'swap': values.get('swap', 0),
+            'extra_specs': values.get('extra_specs', {}),
+        }
+
+    # -- migrations -----------------------------------------------------------
+
+    def server_migration(self, migration):
+        body = {
+            'id': attr(migration, 'id'),
+            'server_uuid': attr(migration, 'instance_uuid'),
+            'source_compute': attr(migration, 'source_compute'),
+            'source_node': attr(migration, 'source_node'),
+            'dest_compute': attr(migration, 'dest_compute'),
+            'dest_node': attr(migration, 'dest_node'),
+            'dest_host': attr(migration, 'dest_host', None),
+            'status': attr(migration, 'status'),
+            'memory_total_bytes': attr(migration, 'memory_total'),
+            'memory_processed_bytes': attr(migration, 'memory_processed'),
+            'memory_remaining_bytes': attr(migration, 'memory_remaining'),
+            'disk_total_bytes': attr(migration, 'disk_total'),
+            'disk_processed_bytes': attr(migration, 'disk_processed'),
+            'disk_remaining_bytes': attr(migration, 'disk_remaining'),
+            'created_at': common.dbtime(attr(migration, 'created_at')),
+            'updated_at': common.dbtime(attr(migration, 'updated_at')),
+        }
+        if self.req.is_version('2.59'):
+            body['uuid'] = attr(migration, 'uuid')
+        return body
+
+    def migration(self, migration):
+        body = {
+            'id': attr(migration, 'id'),
+            'instance_uuid': attr(migration, 'instance_uuid'),
+            'source_compute': attr(migration, 'source_compute'),
+            'source_node': attr(migration, 'source_node'),
+            'dest_compute': attr(migration, 'dest_compute'),
+            'dest_node': attr(migration, 'dest_node'),
+            'dest_host': attr(migration, 'dest_host', None),
+            'status': attr(migration, 'status'),
+            'old_instance_type_id': attr(migration, 'old_instance_type_id',
+                                         None),
+            'new_instance_type_id': attr(migration, 'new_instance_type_id',
+                                         None),
+            'created_at': common.dbtime(attr(migration, 'created_at')),
+            'updated_at': common.dbtime(attr(migration, 'updated_at')),
+        }
+        if self.req.is_version('2.23'):
+            mtype = attr(migration, 'migration_type')
+            body['migration_type'] = mtype
+            if (mtype == 'live-migration'
+                    and body['status'] in LIVE_MIGRATION_IN_PROGRESS):
+                path = ('servers', body['instance_uuid'], 'migrations',
+                        body['id'])
+                body['links'] = [
+                    {'rel': 'self',
+                     'href': common.link(self.req, self.conf, *path)},
+                    {'rel': 'bookmark',
+                     'href': common.link(self.req, self.conf, *path,
+                                         prefix='')},
+                ]
+        if self.req.is_version('2.59'):
+            body['uuid'] = attr(migration, 'uuid')
+        return body
+
+    # -- services and hypervisors ----------------------------------------------
+
+    def service(self, service, state):
+        body = {
+            'id': (attr(service, 'uuid') if self.req.is_version('2.53')
+                   else attr(service, 'id')),
+            'binary': attr(service, 'binary'),
+            'host': attr(service, 'host'),
+            'zone': (attr(service, 'availability_zone', None)
+                     or attr(service, 'zone', None)
+                     or ('nova' if attr(service, 'binary') == 'nova-compute'
+                         else 'internal')),
+            'status': 'disabled' if attr(service, 'disabled') else 'enabled',
+            'state': state,
+            'updated_at': common.dbtime(attr(service, 'updated_at')
+                                        or attr(service, 'last_seen_up')),
+            'disabled_reason': attr(service, 'disabled_reason'),
+        }
+        if self.req.is_version('2.11'):
+            body['forced_down'] = bool(attr(service, 'forced_down', False))
+        return body
+
+    def hypervisor(self, node, service, state, detail):
+        uuid_ids = self.req.is_version('2.53')
+        body = {
+            'id': attr(node, 'uuid') if uuid_ids else attr(node, 'id'),
+            'hypervisor_hostname': attr(node, 'hypervisor_hostname'),
+            'state': state,
+            'status': ('disabled' if service is not None
+                       and attr(service, 'disabled') else 'enabled'),
+        }
+        if not detail:
+            return body
+        vcpus = attr(node, 'vcpus', 0) or 0
+        vcpus_used = attr(node, 'vcpus_used', 0) or 0
+        memory = attr(node, 'memory_mb', 0) or 0
+        memory_used = attr(node, 'memory_mb_used', 0) or 0
+        local_gb = attr(node, 'local_gb', 0) or 0
+        local_gb_used = attr(node, 'local_gb_used', 0) or 0
+        body.update({
+            'hypervisor_type': attr(node, 'hypervisor_type', 'QEMU'),
+            'hypervisor_version': attr(node, 'hypervisor_version', 0),
+            'host_ip': attr(node, 'host_ip', None),
+            'vcpus': vcpus,
+            'vcpus_used': vcpus_used,
+            'memory_mb': memory,
+            'memory_mb_used': memory_used,
+            'free_ram_mb': memory - memory_used,
+            'local_gb': local_gb,
+            'local_gb_used': local_gb_used,
+            'free_disk_gb': local_gb - local_gb_used,
+            'disk_available_least': attr(node, 'disk_available_least',
+                                         local_gb - local_gb_used),
+            'current_workload': attr(node, 'current_workload', 0) or 0,
+            'running_vms': attr(node, 'running_vms', 0) or 0,
+            'cpu_info': attr(node, 'cpu_info', None) or '{}',
+            'service': {
+                'host': (attr(service, 'host') if service is not None
+                         else attr(node, 'host')),
+                'id': (None if service is None else
+                       (attr(service, 'uuid') if uuid_ids
+                        else attr(service, 'id'))),
+                'disabled_reason': (attr(service, 'disabled_reason')
+                                    if service is not None else None),
+            },
+        })
+        return body

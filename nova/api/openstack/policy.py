@@ -1,0 +1,145 @@
+"""Who may call what: oslo.policy rules with their defaults in code.
+
+Operators override any rule in the file named by ``[oslo_policy]
+policy_file`` (``policy.yaml``). A refused call is a 403 with Nova's
+message, e.g. ``Policy doesn't allow
+os_compute_api:os-migrate-server:migrate_live to be performed.``
+"""
+
+import threading
+
+from oslo_policy import policy
+
+from nova import conf as nova_conf
+from nova import exception
+
+ADMIN = 'rule:admin_api'
+OWNER = 'rule:admin_or_owner'
+ANY = '@'
+
+MIGRATE_LIVE = 'os_compute_api:os-migrate-server:migrate_live'
+SERVER_MIGRATIONS = 'os_compute_api:servers:migrations:%s'
+MIGRATIONS_INDEX = 'os_compute_api:os-migrations:index'
+SERVICES_LIST = 'os_compute_api:os-services:list'
+HYPERVISORS = 'os_compute_api:os-hypervisors:%s'
+EXTENDED_ATTRS = 'os_compute_api:os-extended-server-attributes'
+SERVERS = 'os_compute_api:servers:%s'
+
+_BASE = [
+    policy.RuleDefault('context_is_admin', 'role:admin',
+                       'Decides who is an administrator.'),
+    policy.RuleDefault('admin_api', 'is_admin:True or role:admin',
+                       'Administrators only.'),
+    policy.RuleDefault('admin_or_owner',
+                       'is_admin:True or role:admin or '
+                       'project_id:%(project_id)s',
+                       'An administrator or a member of the owning '
+                       'project.'),
+]
+
+
+def _api(name, rule, description, operations):
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=rule, description=description,
+        operations=[{'method': m, 'path': p} for m, p in operations])
+
+
+_RULES = [
+    _api(MIGRATE_LIVE, ADMIN, 'Live migrate a server to a new host.',
+         [('POST', '/servers/{server_id}/action (os-migrateLive)')]),
+    _api(SERVER_MIGRATIONS % 'index', ADMIN,
+         'List the in-progress live migrations of a server.',
+         [('GET', '/servers/{server_id}/migrations')]),
+    _api(SERVER_MIGRATIONS % 'show', ADMIN,
+         'Show an in-progress live migration of a server.',
+         [('GET', '/servers/{server_id}/migrations/{migration_id}')]),
+    _api(SERVER_MIGRATIONS % 'force_complete', ADMIN,
+         'Force an in-progress live migration to complete.',
+         [('POST', '/servers/{server_id}/migrations/{migration_id}/action '
+                   '(force_complete)')]),
+    _api(SERVER_MIGRATIONS % 'delete', ADMIN,
+         'Abort an in-progress live migration.',
+         [('DELETE', '/servers/{server_id}/migrations/{migration_id}')]),
+    _api(MIGRATIONS_INDEX, ADMIN, 'List migrations.',
+         [('GET', '/os-migrations')]),
+    _api(SERVICES_LIST, ADMIN, 'List compute services.',
+         [('GET', '/os-services')]),
+    _api(HYPERVISORS % 'list', ADMIN, 'List hypervisors.',
+         [('GET', '/os-hypervisors')]),
+    _api(HYPERVISORS % 'list-detail', ADMIN, 'List hypervisors in detail.',
+         [('GET', '/os-hypervisors/detail')]),
+    _api(HYPERVISORS % 'show', ADMIN, 'Show a hypervisor.',
+         [('GET', '/os-hypervisors/{hypervisor_id}')]),
+    _api(EXTENDED_ATTRS, ADMIN,
+         'See the OS-EXT-SRV-ATTR fields (host, node, instance name) of '
+         'servers.',
+         [('GET', '/servers/{server_id}'), ('GET', '/servers/detail')]),
+    _api(SERVERS % 'create', ANY, 'Create a server.',
+         [('POST', '/servers')]),
+    _api(SERVERS % 'create:forced_host', ADMIN,
+         'Create a server on a named host (availability zone "zone:host" '
+         'or, from 2.74, "host"/"hypervisor_hostname").',
+         [('POST', '/servers')]),
+    _api(SERVERS % 'index', ANY, 'List servers.', [('GET', '/servers')]),
+    _api(SERVERS % 'detail', ANY, 'List servers in detail.',
+         [('GET', '/servers/detail')]),
+    _api(SERVERS % 'index:get_all_tenants', ADMIN,
+         'List the servers of every project (all_tenants).',
+         [('GET', '/servers')]),
+    _api(SERVERS % 'detail:get_all_tenants', ADMIN,
+         'List the servers of every project in detail (all_tenants).',
+         [('GET', '/servers/detail')]),
+    _api(SERVERS % 'show', OWNER, 'Show a server.',
+         [('GET', '/servers/{server_id}')]),
+    _api(SERVERS % 'show:host_status', ADMIN,
+         'See the host_status field of servers (2.16).',
+         [('GET', '/servers/{server_id}')]),
+    _api(SERVERS % 'delete', OWNER, 'Delete a server.',
+         [('DELETE', '/servers/{server_id}')]),
+]
+
+
+def list_rules():
+    return _BASE + _RULES
+
+
+_lock = threading.Lock()
+_enforcer = None
+
+
+def get_enforcer():
+    global _enforcer
+    with _lock:
+        if _enforcer is None:
+            enforcer = policy.Enforcer(nova_conf.CONF)
+            enforcer.register_defaults(list_rules())
+            _enforcer = enforcer
+        return _enforcer
+
+
+def reset():
+    global _enforcer
+    with _lock:
+        if _enforcer is not None:
+            _enforcer.clear()
+        _enforcer = None
+
+
+def credentials(context):
+    return {
+        'user_id': context.user_id,
+        'project_id': context.project_id,
+        'roles': list(getattr(context, 'roles', None) or []),
+        'is_admin': bool(context.is_admin),
+    }
+
+
+def authorize(context, action, target=None, fatal=True):
+    """Check a rule; raise PolicyNotAuthorized (403) when refused."""
+    if target is None:
+        target = {'project_id': context.project_id,
+                  'user_id': context.user_id}
+    allowed = get_enforcer().enforce(action, target, credentials(context))
+    if not allowed and fatal:
+        raise exception.PolicyNotAuthorized(action=action)
+    return allowed

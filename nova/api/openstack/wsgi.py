@@ -1,0 +1,278 @@
+"""The small WSGI framework of the compute API.
+
+A :class:`Router` maps (method, path template) to controller methods; each
+route may have several implementations for different microversion ranges
+(declared with :func:`versioned`), and ``POST .../action`` routes dispatch
+on the body's single key. Every error leaves as Nova's JSON fault body::
+
+    {"badRequest": {"code": 400, "message": "..."}}
+"""
+
+import json
+import logging
+import re
+import uuid
+
+import webob
+import webob.dec
+import webob.exc
+
+from nova.api.openstack import api_version
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+JSON = 'application/json'
+
+_FAULT_NAMES = {
+    400: 'badRequest',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'itemNotFound',
+    405: 'badMethod',
+    409: 'conflictingRequest',
+    413: 'overLimit',
+    415: 'badMediaType',
+    429: 'overLimit',
+    501: 'notImplemented',
+    503: 'serviceUnavailable',
+}
+
+UNEXPECTED_ERROR = ('Unexpected API Error. Please report this and attach '
+                    'the Nova API log if possible.\n%s')
+
+
+class Request(webob.Request):
+    """A request with the caller's context and the microversion."""
+
+    @property
+    def context(self):
+        return self.environ.get('nova.context')
+
+    @property
+    def api_version(self):
+        return self.environ.get('nova.api_version', api_version.MIN_VERSION)
+
+    def is_version(self, min_version=None, max_version=None):
+        return self.api_version.matches(min_version, max_version)
+
+    def base_url(self, conf=None):
+        """Scheme://host[:port] clients reach us at (no trailing slash)."""
+        public = None
+        if conf is not None:
+            public = conf.api.public_endpoint
+        if public:
+            return public.rstrip('/')
+        return self.host_url
+
+    def json_body(self):
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body.decode('utf-8'))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exception.MalformedRequestBody(reason=str(exc))
+
+
+def fault_body(code, message):
+    name = _FAULT_NAMES.get(code, 'computeFault')
+    return {name: {'code': code, 'message': message}}
+
+
+def json_response(body, status=200, headers=None):
+    response = webob.Response(status=status, content_type=JSON,
+                              charset='utf-8')
+    if body is not None:
+        response.body = json.dumps(body).encode('utf-8')
+    else:
+        response.body = b''
+        if status in (202, 204):
+            # No entity: do not advertise a JSON one.
+            response.content_type = None
+    for name, value in headers or ():
+        response.headers[name] = value
+    return response
+
+
+def fault_response(code, message, headers=None):
+    return json_response(fault_body(code, message), status=code,
+                         headers=headers)
+
+
+def error_to_response(exc):
+    """Map an exception to Nova's fault response."""
+    if isinstance(exc, exception.NovaException):
+        code = getattr(exc, 'code', 500) or 500
+        message = getattr(exc, 'message', None) or str(exc)
+        if code >= 500:
+            LOG.error('API request failed: %s', message)
+        return fault_response(int(code), message)
+    if isinstance(exc, webob.exc.HTTPException):
+        return fault_response(exc.code, exc.explanation or exc.title)
+    LOG.exception('Unexpected exception in API method')
+    return fault_response(500, UNEXPECTED_ERROR % type(exc))
+
+
+# -- controller method decorators --------------------------------------------
+
+def response(code):
+    """Success status of a controller method (default 200)."""
+    def decorator(func):
+        func.wsgi_code = code
+        return func
+    return decorator
+
+
+def versioned(min_version=None, max_version=None):
+    """The microversion range a controller method implements."""
+    def decorator(func):
+        func.min_version = (api_version.APIVersion(min_version)
+                            if min_version else None)
+        func.max_version = (api_version.APIVersion(max_version)
+                            if max_version else None)
+        return func
+    return decorator
+
+
+# -- routing ------------------------------------------------------------------
+
+_PARAM_RE = re.compile(r'\{(\w+)\}')
+
+
+def _compile(template):
+    pattern = ''
+    last = 0
+    for match in _PARAM_RE.finditer(template):
+        pattern += re.escape(template[last:match.start()])
+        pattern += '(?P<%s>[^/]+)' % match.group(1)
+        last = match.end()
+    pattern += re.escape(template[last:])
+    return re.compile('^%s/?$' % pattern)
+
+
+class _Route(object):
+
+    def __init__(self, template):
+        self.template = template
+        self.regex = _compile(template)
+        # method -> list of handlers; 'POST' actions go to self.actions
+        self.methods = {}
+        self.actions = {}
+
+
+def _pick(handlers, version):
+    for handler in handlers:
+        if version.matches(getattr(handler, 'min_version', None),
+                           getattr(handler, 'max_version', None)):
+            return handler
+    return None
+
+
+class Router(object):
+    """The compute API application below the /v2.1 prefix.
+
+    ``wants_version`` makes the router parse the microversion headers and
+    echo them on every response (the compute API); the image API shim
+    uses the same router without microversions.
+    """
+
+    def __init__(self, wants_version=True):
+        self._routes = []
+        self._by_template = {}
+        self.wants_version = wants_version
+
+    def _route(self, template):
+        route = self._by_template.get(template)
+        if route is None:
+            route = _Route(template)
+            self._routes.append(route)
+            self._by_template[template] = route
+        return route
+
+    def add(self, method, template, *handlers):
+        self._route(template).methods.setdefault(method, []).extend(handlers)
+
+    def add_action(self, template, name, *handlers):
+        route = self._route(template + '/action')
+        route.actions.setdefault(name, []).extend(handlers)
+        route.methods.setdefault('POST', [])
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, req):
+        headers = []
+        if self.wants_version:
+            try:
+                version = api_version.version_for_request(req.headers)
+            except exception.NovaException as exc:
+                return error_to_response(exc)
+            req.environ['nova.api_version'] = version
+            headers = api_version.response_headers(version)
+        try:
+            resp = self._dispatch(req)
+        except Exception as exc:
+            resp = error_to_response(exc)
+        for name, value in headers:
+            resp.headers[name] = value
+        return resp
+
+    def _dispatch(self, req):
+        path = req.path_info or '/'
+        if len(path) > 1:
+            path = path.rstrip('/')
+        for route in self._routes:
+            match = route.regex.match(path)
+            if match:
+                return self._call_route(req, route, match.groupdict())
+        return fault_response(404, 'The resource could not be found.')
+
+    def _call_route(self, req, route, params):
+        method = req.method
+        if method == 'HEAD':
+            method = 'GET'
+        if route.actions and method == 'POST':
+            return self._call_action(req, route, params)
+        handlers = route.methods.get(method)
+        if not handlers:
+            allowed = ', '.join(sorted(route.methods))
+            return fault_response(
+                405, 'The method specified is not allowed for this '
+                     'resource.', headers=[('Allow', allowed)])
+        body = None
+        if method in ('POST', 'PUT'):
+            body = req.json_body()
+        handler = _pick(handlers, req.api_version)
+        if handler is None:
+            raise exception.VersionNotFoundForAPIMethod(
+                version=str(req.api_version))
+        return self._invoke(req, handler, params, body)
+
+    def _call_action(self, req, route, params):
+        body = req.json_body()
+        if not isinstance(body, dict) or len(body) != 1:
+            raise exception.MalformedRequestBody(
+                reason='an action body is an object with a single key, '
+                       'the action name')
+        name = next(iter(body))
+        handlers = route.actions.get(name)
+        if handlers is None:
+            raise webob.exc.HTTPBadRequest(
+                explanation='There is no such action: %s' % name)
+        handler = _pick(handlers, req.api_version)
+        if handler is None:
+            raise exception.VersionNotFoundForAPIMethod(
+                version=str(req.api_version))
+        return self._invoke(req, handler, params, body)
+
+    def _invoke(self, req, handler, params, body):
+        kwargs = dict(params)
+        if req.method in ('POST', 'PUT'):
+            kwargs['body'] = body
+        result = handler(req, **kwargs)
+        if isinstance(result, webob.Response):
+            return result
+        code = getattr(handler, 'wsgi_code', 200)
+        return json_response(result, status=code)
+
+
+def new_request_id():
+    return 'req-%s' % uuid.uuid4()

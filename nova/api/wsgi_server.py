@@ -1,0 +1,62 @@
+"""A threaded WSGI server: no external web server is needed.
+
+The standard library's wsgiref server with one thread per request (a
+green thread when the process runs monkey-patched by eventlet).
+"""
+
+import logging
+import socketserver
+import threading
+from wsgiref import simple_server
+
+LOG = logging.getLogger(__name__)
+
+
+class _Handler(simple_server.WSGIRequestHandler):
+    """HTTP/1.0, one request per connection; log through logging."""
+
+    def log_message(self, format, *args):
+        LOG.debug('%s - %s', self.address_string(), format % args)
+
+
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Server(object):
+    """Serve ``app`` on host:port (port 0: a free port) in a thread."""
+
+    def __init__(self, app, host='127.0.0.1', port=0, name='nova-api'):
+        self.name = name
+        self._httpd = simple_server.make_server(
+            host, port, app, server_class=_Server,
+            handler_class=_Handler)
+        self.host, self.port = self._httpd.server_address[:2]
+        self._thread = None
+
+    @property
+    def url(self):
+        host = self.host
+        if host in ('0.0.0.0', '::'):
+            host = '127.0.0.1'
+        if ':' in host:
+            host = '[%s]' % host
+        return 'http://%s:%d' % (host, self.port)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        LOG.info('%s listening on %s', self.name, self.url)
+        return self
+
+    def serve_forever(self):
+        LOG.info('%s listening on %s', self.name, self.url)
+        self._httpd.serve_forever()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
