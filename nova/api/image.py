@@ -56,7 +56,7 @@ class ImageAPI(object):
                 'id': 'v2.16', 'status': 'CURRENT',
                 'links': [{'rel': 'self',
                            'href': '%s/v2/' % self._base(req)}]}]},
-                status=300 if path == '/' else 200)
+                         status=300 if path == "/" else 200)
         if path == '/v2/images':
             return self._index(req)
         if path.startswith('/v2/images/') and path.count('/') == 3:

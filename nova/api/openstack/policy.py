@@ -8,6 +8,7 @@ os_compute_api:os-migrate-server:migrate_live to be performed.``
 
 import threading
 
+from oslo_config import cfg
 from oslo_policy import policy
 
 from nova import conf as nova_conf
@@ -111,10 +112,25 @@ def get_enforcer():
     global _enforcer
     with _lock:
         if _enforcer is None:
-            enforcer = policy.Enforcer(nova_conf.CONF)
+            # Rules from [oslo_policy] policy_file once the configuration
+            # is parsed (the services); defaults only before that (tests).
+            conf = nova_conf.CONF
+            if not _conf_parsed():
+                conf = cfg.ConfigOpts()
+                conf([], project='nova', default_config_files=[],
+                     default_config_dirs=[])
+            enforcer = policy.Enforcer(conf)
             enforcer.register_defaults(list_rules())
             _enforcer = enforcer
         return _enforcer
+
+
+def _conf_parsed():
+    try:
+        nova_conf.CONF.find_file('policy.yaml')
+    except cfg.NotInitializedError:
+        return False
+    return True
 
 
 def reset():
