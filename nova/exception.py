@@ -68,3 +68,106 @@ class PolicyNotAuthorized(NovaException):
 class NotAuthenticated(NovaException):
     msg_fmt = 'Authentication required'
     code = 401
+
+
+# -- compute service and database errors (nova/compute, nova/db) -------------
+# ``code`` is the HTTP status the REST API answers with.
+
+class NotFound(NovaException):
+    msg_fmt = 'Resource could not be found.'
+    code = 404
+
+
+class Conflict(NovaException):
+    msg_fmt = 'Conflict.'
+    code = 409
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = 'Instance %(instance_id)s could not be found.'
+
+
+class FlavorNotFound(Invalid):
+    """Raised for a server create naming an unknown flavor (400)."""
+    msg_fmt = 'Flavor %(flavor_id)s could not be found.'
+
+
+class FlavorNotFoundByID(FlavorNotFound):
+    """Raised by a flavor show of an unknown flavor (404)."""
+    code = 404
+
+
+class FlavorExists(Conflict):
+    msg_fmt = 'Flavor with name %(name)s or ID %(flavor_id)s already exists.'
+
+
+class ImageNotFound(Invalid):
+    """Raised for a server create naming an unknown image (400)."""
+    msg_fmt = 'Image %(image_id)s could not be found.'
+
+
+class ImageNotFoundByID(ImageNotFound):
+    """Raised by an image show of an unknown image (404)."""
+    code = 404
+
+
+class ImageNotActive(Invalid):
+    msg_fmt = 'Image %(image_id)s is not active.'
+
+
+class NoValidHost(Invalid):
+    msg_fmt = 'No valid host was found. %(reason)s'
+
+
+class ComputeHostNotFound(Invalid):
+    """An unknown compute host named by a request.
+
+    400, as Nova's os-migrateLive answers.
+    """
+    msg_fmt = 'Compute host %(host)s could not be found.'
+
+
+class HypervisorNotFound(NotFound):
+    msg_fmt = 'Hypervisor %(hypervisor_id)s could not be found.'
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = 'Service %(service_id)s could not be found.'
+
+
+class MarkerNotFound(Invalid):
+    msg_fmt = 'Marker %(marker)s could not be found.'
+
+
+class InstanceInvalidState(Conflict):
+    """The instance's vm_state or task_state forbids the action (409).
+
+    The message is the one Nova's API gives for this conflict.
+    """
+    msg_fmt = ("Cannot '%(method)s' instance %(instance_uuid)s while it is "
+               "in %(attr)s %(state)s")
+
+
+class MigrationNotFound(NotFound):
+    msg_fmt = 'Migration %(migration_id)s could not be found.'
+
+
+class MigrationNotFoundForInstance(NotFound):
+    msg_fmt = ('Migration %(migration_id)s not found for instance '
+               '%(instance_id)s')
+
+
+class InProgressMigrationNotFound(MigrationNotFoundForInstance):
+    msg_fmt = ('In-progress live migration %(migration_id)s is not found for '
+               'server %(instance_id)s.')
+
+
+class InvalidMigrationState(Invalid):
+    msg_fmt = ('Migration %(migration_id)s state of instance '
+               '%(instance_uuid)s is %(state)s. Cannot %(method)s while the '
+               'migration is in this state.')
+
+
+class DatabaseNotSynced(NovaException):
+    msg_fmt = ('The database at %(url)s has no schema (revision %(found)s, '
+               'expected %(expected)s): run "nova-manage db sync".')

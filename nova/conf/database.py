@@ -29,8 +29,12 @@ schema with ``nova-manage db sync``.
 
 
 def register_opts(conf):
-    conf.register_group(database_group)
-    conf.register_opts(database_opts, group=database_group)
+    # A fresh OptGroup per ConfigOpts: oslo.config keeps overrides in the
+    # group object, and each compute service of an all-in-one has its own.
+    group = cfg.OptGroup(database_group.name, title=database_group.title,
+                         help=database_group.help)
+    conf.register_group(group)
+    conf.register_opts(database_opts, group=group)
 
 
 def list_opts():

@@ -1,0 +1,52 @@
+"""nova-compute: one compute service (one host) in its own process.
+
+    nova-compute --config-file /etc/nova/nova.conf [--config-file host.conf]
+
+The host name is ``[DEFAULT] host``, the hypervisor ``[libvirt]
+connection_uri``, the database ``[database] connection`` and the message
+bus ``[DEFAULT] transport_url`` (``rabbit://...`` between processes: the
+default ``fake://`` only reaches services in the same process).
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova.compute import service as compute_service
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def parse_args(argv, conf=CONF):
+    logging.register_options(conf)
+    conf(argv, project='nova', prog='nova-compute')
+    logging.setup(conf, 'nova')
+
+
+def main(argv=None):
+    parse_args(sys.argv[1:] if argv is None else argv)
+    if CONF.transport_url.startswith('fake://'):
+        LOG.warning('transport_url is fake://: this compute service only '
+                    'reaches services in its own process')
+    service = compute_service.ComputeService(conf=CONF)
+    service.start()
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        LOG.info('Signal %d: stopping', signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stopping.wait(1.0):
+        pass
+    service.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

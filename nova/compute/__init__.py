@@ -1,0 +1,1 @@
+"""The compute service: API-side checks, RPC, the per-host manager."""

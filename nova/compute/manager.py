@@ -1,0 +1,585 @@
+"""The compute manager: one per compute host, owner of its driver.
+
+It serves the compute RPC API (``nova.compute.rpcapi``) for its host: the
+source side of a live migration (queue, ``pre_live_migration`` on the
+destination, the driver's blocking ``live_migration``, then the post or
+rollback step) and the destination side (``pre_live_migration``,
+``post_live_migration_at_destination``, ``rollback_...``). Every record it
+changes is in the shared database; the driver's ``save()`` calls land there
+too, because the Instance and Migration it hands over are DB-backed.
+
+Migration statuses: queued -> preparing -> running -> (running (post-copy))
+-> post-migrating -> completed; or failed / error / cancelled.
+"""
+
+import contextlib
+import copy
+import dataclasses
+import threading
+import time
+from typing import Any, Optional
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+from nova.compute import states
+from nova.db import api as db_api
+from nova import exception
+from nova.objects import instance as instance_obj
+from nova.objects import migrate_data as migrate_data_obj
+from nova.objects import migration as migration_obj
+from nova import utils
+from nova.virt.libvirt import config as libvirt_config
+from nova.virt.libvirt import guest as libvirt_guest
+
+LOG = logging.getLogger(__name__)
+
+# How long an operator request waits for a migration that is just being
+# handed to the driver (between the 'running' claim and the monitor loop).
+MONITOR_HANDOVER_WAIT = 10.0
+
+
+# -- pure decisions --------------------------------------------------------
+
+SOURCE = 'source'
+DEST = 'dest'
+
+_HERE = (states.RUNNING, states.PAUSED_POWER, states.SUSPENDED,
+         states.CRASHED)
+
+
+def settle_decision(status, on_source, on_dest, source_job_running=False):
+    """How to record a live migration this source host left unfinished.
+
+    ``on_source`` / ``on_dest``: the power state of the guest on each host
+    (NOSTATE: not there), None when that host could not be asked.
+    Returns (final status, 'source' or 'dest': where the instance is), or
+    None when it cannot be told yet (ask again later).
+    """
+    if status == migration_obj.QUEUED:
+        return migration_obj.CANCELLED, SOURCE    # never started
+    if on_dest == states.RUNNING:
+        return migration_obj.COMPLETED, DEST      # execution moved
+    if source_job_running:
+        return None                                # still moving
+    if on_source in _HERE:
+        return migration_obj.FAILED, SOURCE
+    if on_source is None:
+        return None
+    if on_dest is None:
+        return None
+    if on_dest in _HERE:
+        return migration_obj.COMPLETED, DEST
+    # On neither host: nothing is lost by saying so; the record stays.
+    return migration_obj.ERROR, SOURCE
+
+
+def boot_image(image):
+    return libvirt_config.BootImage(kernel=image['kernel'],
+                                    initrd=image['initrd'],
+                                    cmdline=image['cmdline'] or '')
+
+
+def domain_name(instance_uuid):
+    """libvirt domain name of an instance: unique per host, unlike the
+    server's display name.
+    """
+    return 'instance-%s' % instance_uuid[:8]
+
+
+@dataclasses.dataclass
+class LiveMigrationJob(object):
+    """One outgoing live migration this manager accepted."""
+
+    migration_id: int
+    instance_uuid: str
+    dest: str
+    phase: str = 'queued'          # queued, preparing, driver, done
+    handle: Any = None
+    result: Any = None
+    error: Optional[BaseException] = None
+
+    @property
+    def done(self):
+        return self.phase == 'done'
+
+
+class ComputeManager(object):
+    """RPC endpoint of one compute host."""
+
+    target = messaging.Target(version='1.0')
+
+    def __init__(self, host, driver, db, compute_rpcapi, conf):
+        self.host = host
+        self.driver = driver
+        self.db = db
+        self.compute_rpcapi = compute_rpcapi
+        self.conf = conf
+        self.node = None
+        self.service_id = None
+        limit = conf.max_concurrent_live_migrations
+        self._slots = threading.Semaphore(limit) if limit > 0 else None
+        self._lock = threading.Lock()
+        self._jobs = {}
+        self._unsettled = set()
+
+    @property
+    def _rpc_timeout(self):
+        return self.conf.live_migration_rpc_timeout
+
+    # -- start-up and periodic work ------------------------------------------
+
+    def init_host(self, ctxt):
+        """Check the driver, report resources, settle what a stop left."""
+        self.driver.init_host(self.host)
+        self.update_available_resource(ctxt)
+        for mig in migration_obj.Migration.get_all(self.db, {
+                'source_compute': self.host,
+                'migration_type': 'live-migration',
+                'status': list(migration_obj.IN_PROGRESS)}):
+            self._unsettled.add(mig.id)
+        self.settle_interrupted_migrations(ctxt)
+        self._clear_stale_task_states()
+        self._settle_interrupted_builds()
+
+    def periodic_tasks(self, ctxt):
+        """Heartbeat, resources and any migration still to settle."""
+        if self.service_id is not None:
+            db_api.service_heartbeat(self.db, self.service_id)
+        self.update_available_resource(ctxt)
+        if self._unsettled:
+            self.settle_interrupted_migrations(ctxt)
+
+    def update_available_resource(self, ctxt=None):
+        res = self.driver.get_available_resource()
+        usage = db_api.instance_usage_by_host(self.db).get(
+            self.host, (0, 0, 0))
+        count, memory_used, vcpus_used = usage
+        values = {
+            'hypervisor_hostname': res['hypervisor_hostname'],
+            'hypervisor_type': res.get('hypervisor_type'),
+            'hypervisor_version': res.get('hypervisor_version'),
+            'cpu_info': res.get('cpu_info'),
+            'vcpus': res['vcpus'], 'memory_mb': res['memory_mb'],
+            'vcpus_used': vcpus_used, 'memory_mb_used': memory_used,
+            'running_vms': count, 'state': 'up',
+        }
+        node = db_api.compute_node_update_for_host(self.db, self.host, values)
+        self.node = node['hypervisor_hostname']
+        return node
+
+    def _clear_stale_task_states(self):
+        """A 'migrating' instance of this host with no migration going on
+        gets its task state cleared.
+        """
+        for inst in instance_obj.Instance.get_all(self.db, {
+                'host': self.host, 'task_state': states.MIGRATING}):
+            live = migration_obj.Migration.get_all(self.db, {
+                'instance_uuid': inst.uuid,
+                'status': list(migration_obj.IN_PROGRESS)})
+            if not live:
+                LOG.info('Instance %s: clearing stale task_state migrating',
+                         inst.uuid)
+                db_api.instance_update(self.db, inst.uuid,
+                                       {'task_state': None},
+                                       expected={'task_state':
+                                                 states.MIGRATING})
+
+    def _settle_interrupted_builds(self):
+        for inst in instance_obj.Instance.get_all(self.db, {
+                'host': self.host, 'vm_state': states.BUILDING}):
+            power = self.driver.get_power_state(inst)
+            if power == states.RUNNING:
+                values = {'vm_state': states.ACTIVE, 'task_state': None,
+                          'power_state': power}
+            else:
+                values = {'vm_state': states.ERROR, 'task_state': None,
+                          'power_state': power,
+                          'fault_message': 'Build interrupted by a restart '
+                                           'of the compute service.'}
+            LOG.info('Instance %s: build interrupted, now %s', inst.uuid,
+                     values['vm_state'])
+            db_api.instance_update(self.db, inst.uuid, values)
+
+    def settle_interrupted_migrations(self, ctxt):
+        """Record where the guests of unfinished migrations really run."""
+        for migration_id in sorted(self._unsettled):
+            with self._lock:
+                if migration_id in self._jobs:
+                    self._unsettled.discard(migration_id)
+                    continue
+            try:
+                if self._settle_one(ctxt, migration_id):
+                    self._unsettled.discard(migration_id)
+            except Exception:
+                LOG.exception('Could not settle migration %s', migration_id)
+
+    def _where_is(self, ctxt, host, instance):
+        """Power state of the guest on ``host``; None when unknown."""
+        if host == self.host:
+            return self.driver.get_power_state(instance)
+        try:
+            return self.compute_rpcapi.get_instance_power_state(
+                ctxt, host, instance.uuid, timeout=self._rpc_timeout)
+        except Exception as exc:
+            LOG.warning('Cannot ask %s about instance %s: %s', host,
+                        instance.uuid, exc)
+            return None
+
+    def _source_job_running(self, instance):
+        """True when libvirt still runs a migration job for the guest here
+        (a pre-copy job is cancelled: nobody watches it any more).
+        """
+        host = getattr(self.driver, 'host', None)
+        guest = host.find_guest(instance.uuid) if host is not None else None
+        if guest is None:
+            return False
+        try:
+            info = guest.get_job_info()
+        except Exception:
+            return False
+        if info.type not in (libvirt_guest.JOB_BOUNDED,
+                             libvirt_guest.JOB_UNBOUNDED):
+            return False
+        if guest.get_power_state() == states.RUNNING:
+            LOG.warning('Instance %s: cancelling the unwatched migration job '
+                        'left by the previous run', instance.uuid)
+            try:
+                guest.abort_job()
+            except Exception as exc:
+                LOG.warning('Could not cancel it: %s', exc)
+        return True
+
+    def _settle_one(self, ctxt, migration_id):
+        mig = migration_obj.Migration.get_by_id(self.db, migration_id)
+        if not mig.in_progress:
+            return True
+        try:
+            inst = instance_obj.Instance.get_by_uuid(self.db,
+                                                     mig.instance_uuid)
+        except exception.InstanceNotFound:
+            mig.status = migration_obj.ERROR
+            mig.save()
+            return True
+        on_source = on_dest = None
+        job_running = False
+        if mig.status != migration_obj.QUEUED:
+            on_source = self._where_is(ctxt, self.host, inst)
+            on_dest = self._where_is(ctxt, mig.dest_compute, inst)
+            job_running = self._source_job_running(inst)
+        decision = settle_decision(mig.status, on_source, on_dest,
+                                   job_running)
+        LOG.info('Migration %s of instance %s left %s (source: %s, '
+                 'destination: %s): %s', mig.id, inst.uuid, mig.status,
+                 on_source, on_dest, decision or 'cannot tell yet')
+        if decision is None:
+            return False
+        status, where = decision
+        if where == DEST:
+            inst.host = mig.dest_compute
+            inst.node = mig.dest_node
+            inst.power_state = on_dest
+        elif on_source is not None:
+            inst.power_state = on_source
+        inst.task_state = None
+        inst.save()
+        mig.status = status
+        mig.save()
+        return True
+
+    # -- servers ---------------------------------------------------------------
+
+    def build_and_run_instance(self, ctxt, instance_uuid, image_id):
+        inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        inst.task_state = states.SPAWNING
+        inst.node = self.node
+        inst.save()
+        try:
+            image = db_api.image_get(self.db, image_id)
+            if image is None:
+                raise exception.ImageNotFound(image_id=image_id)
+            view = copy.copy(inst)
+            view.name = domain_name(inst.uuid)
+            self.driver.spawn(ctxt, view, boot_image(image))
+        except Exception as exc:
+            LOG.exception('Instance %s: build failed', instance_uuid)
+            inst.vm_state = states.ERROR
+            inst.task_state = None
+            inst.fault_message = 'Build of instance %s failed: %s' % (
+                instance_uuid, exc)
+            inst.power_state = self._power_state(inst)
+            inst.save()
+            return
+        inst.power_state = self._power_state(inst)
+        inst.vm_state = states.ACTIVE
+        inst.task_state = None
+        inst.launched_at = db_api.utcnow()
+        inst.save()
+        LOG.info('Instance %s: active on %s', instance_uuid, self.host)
+
+    def _power_state(self, inst):
+        try:
+            return self.driver.get_power_state(inst)
+        except Exception:
+            LOG.exception('Instance %s: cannot read its power state',
+                          inst.uuid)
+            return states.NOSTATE
+
+    def terminate_instance(self, ctxt, instance_uuid):
+        try:
+            inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        except exception.InstanceNotFound:
+            return
+        try:
+            self.driver.destroy(ctxt, inst)
+        except Exception as exc:
+            LOG.exception('Instance %s: destroy failed', instance_uuid)
+            db_api.instance_update(self.db, instance_uuid, {
+                'vm_state': states.ERROR, 'task_state': None,
+                'fault_message': 'Delete failed: %s' % exc})
+            return
+        db_api.instance_destroy(self.db, instance_uuid)
+        LOG.info('Instance %s: deleted from %s', instance_uuid, self.host)
+
+    def get_instance_power_state(self, ctxt, instance_uuid):
+        view = instance_obj.Instance(uuid=instance_uuid)
+        return self.driver.get_power_state(view)
+
+    # -- live migration: source side --------------------------------------------
+
+    def live_migration(self, ctxt, instance_uuid, migration_id, dest,
+                       block_migration=False):
+        """Accept a live migration; it runs in its own thread."""
+        job = LiveMigrationJob(migration_id=migration_id,
+                               instance_uuid=instance_uuid, dest=dest)
+        with self._lock:
+            self._jobs[migration_id] = job
+        job.handle = utils.spawn(self._run_live_migration, ctxt, job,
+                                 bool(block_migration))
+        return None
+
+    def live_migration_job(self, migration_id):
+        with self._lock:
+            return self._jobs.get(migration_id)
+
+    @contextlib.contextmanager
+    def _slot(self):
+        if self._slots is None:
+            yield
+            return
+        self._slots.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _run_live_migration(self, ctxt, job, block_migration):
+        try:
+            with self._slot():
+                job.result = self._do_live_migration(ctxt, job,
+                                                     block_migration)
+        except BaseException as exc:
+            job.error = exc
+            LOG.exception('Live migration %s failed unexpectedly',
+                          job.migration_id)
+        finally:
+            job.phase = 'done'
+            with self._lock:
+                self._jobs.pop(job.migration_id, None)
+            try:
+                self.update_available_resource(ctxt)
+            except Exception:
+                LOG.exception('Could not update the compute node record')
+        return job.result
+
+    def _do_live_migration(self, ctxt, job, block_migration):
+        db = self.db
+        # Claim it: an abort may have cancelled it while it queued.
+        if not db_api.migration_update(
+                db, job.migration_id, {'status': migration_obj.PREPARING},
+                expected={'status': migration_obj.QUEUED}):
+            LOG.info('Migration %s was cancelled while queued',
+                     job.migration_id)
+            return None
+        job.phase = 'preparing'
+        mig = migration_obj.Migration.get_by_id(db, job.migration_id)
+        inst = instance_obj.Instance.get_by_uuid(db, job.instance_uuid)
+        try:
+            dest_data = self.compute_rpcapi.pre_live_migration(
+                ctxt, job.dest, inst.uuid, mig.id, block_migration,
+                timeout=self._rpc_timeout)
+        except Exception as exc:
+            LOG.error('Instance %s: pre_live_migration on %s failed: %s',
+                      inst.uuid, job.dest, exc)
+            self._rollback_live_migration(
+                ctxt, inst, job.dest,
+                migrate_data_obj.LibvirtLiveMigrateData(migration=mig),
+                migration_status=migration_obj.ERROR)
+            return None
+        if not db_api.migration_update(
+                db, mig.id, {'status': migration_obj.RUNNING},
+                expected={'status': migration_obj.PREPARING}):
+            LOG.info('Migration %s was cancelled while preparing', mig.id)
+            self._cast_rollback_at_destination(ctxt, job.dest, inst, mig)
+            return None
+        mig.status = migration_obj.RUNNING
+        mig.obj_reset_changes()
+        data = migrate_data_obj.LibvirtLiveMigrateData(
+            migration=mig,
+            target_connect_addr=(dest_data or {}).get('target_connect_addr'),
+            block_migration=block_migration,
+            dest_uri=(dest_data or {}).get('dest_uri'))
+        job.phase = 'driver'
+        try:
+            return self.driver.live_migration(
+                ctxt, inst, job.dest, self._post_live_migration,
+                self._rollback_live_migration,
+                block_migration=block_migration, migrate_data=data)
+        except Exception:
+            LOG.exception('Instance %s: live migration to %s broke',
+                          inst.uuid, job.dest)
+            self._unsettled.add(mig.id)
+            self._settle_or_error(ctxt, mig.id)
+            return None
+
+    def _settle_or_error(self, ctxt, migration_id):
+        """After a broken monitor: record where the guest is now."""
+        with self._lock:
+            self._jobs.pop(migration_id, None)
+        try:
+            if self._settle_one(ctxt, migration_id):
+                self._unsettled.discard(migration_id)
+        except Exception:
+            LOG.exception('Could not settle migration %s', migration_id)
+
+    def _post_live_migration(self, ctxt, instance, dest, block_migration,
+                             migrate_data):
+        """The guest runs on ``dest`` now: the records follow it there."""
+        mig = migrate_data.migration
+        mig.status = migration_obj.POST_MIGRATING
+        mig.save()
+        wire = {
+            'paused_for_completion': bool(getattr(
+                migrate_data, 'paused_for_completion', False)),
+            'block_migration': bool(block_migration),
+        }
+        final = migration_obj.COMPLETED
+        try:
+            power = self.compute_rpcapi.post_live_migration_at_destination(
+                ctxt, dest, instance.uuid, mig.id, wire,
+                timeout=self._rpc_timeout)
+        except Exception as exc:
+            LOG.error('Instance %s: post_live_migration_at_destination on %s '
+                      'failed: %s', instance.uuid, dest, exc)
+            power = None
+            final = migration_obj.ERROR
+        # Whatever the destination answered, the guest runs there.
+        instance.host = dest
+        instance.node = mig.dest_node
+        if power is not None:
+            instance.power_state = power
+        instance.task_state = None
+        instance.save()
+        mig.status = final
+        mig.save()
+        LOG.info('Instance %s: live migration to %s %s', instance.uuid, dest,
+                 final)
+
+    def _rollback_live_migration(self, ctxt, instance, dest, migrate_data,
+                                 migration_status=migration_obj.ERROR):
+        """The guest stays here: the records say so."""
+        mig = migrate_data.migration
+        instance.task_state = None
+        instance.power_state = self._power_state(instance)
+        instance.save()
+        self._cast_rollback_at_destination(ctxt, dest, instance, mig)
+        mig.status = migration_status
+        mig.save()
+        LOG.info('Instance %s: live migration to %s %s; the guest stays on '
+                 '%s', instance.uuid, dest, migration_status, self.host)
+
+    def _cast_rollback_at_destination(self, ctxt, dest, instance, mig):
+        try:
+            self.compute_rpcapi.rollback_live_migration_at_destination(
+                ctxt, dest, instance.uuid, mig.id)
+        except Exception as exc:
+            LOG.warning('Instance %s: could not ask %s to clean up: %s',
+                        instance.uuid, dest, exc)
+
+    def _to_monitor(self, instance_uuid, migration_id, action, what):
+        """Hand an operator request to the driver's monitor loop."""
+        inst = instance_obj.Instance(uuid=instance_uuid)
+        deadline = time.monotonic() + MONITOR_HANDOVER_WAIT
+        while True:
+            try:
+                action(inst)
+                return True
+            except exception.NoActiveMigrationForInstance:
+                job = self.live_migration_job(migration_id)
+                if (job is None or job.done or
+                        time.monotonic() > deadline):
+                    LOG.warning('Instance %s: no live migration to %s',
+                                instance_uuid, what)
+                    return False
+                time.sleep(0.05)
+
+    def live_migration_force_complete(self, ctxt, instance_uuid,
+                                      migration_id):
+        LOG.info('Instance %s: force-complete of migration %s requested',
+                 instance_uuid, migration_id)
+        self._to_monitor(instance_uuid, migration_id,
+                         self.driver.live_migration_force_complete,
+                         'force to complete')
+
+    def live_migration_abort(self, ctxt, instance_uuid, migration_id):
+        LOG.info('Instance %s: abort of migration %s requested',
+                 instance_uuid, migration_id)
+        mig = migration_obj.Migration.get_by_id(self.db, migration_id)
+        if mig.status in (migration_obj.QUEUED, migration_obj.PREPARING):
+            if db_api.migration_update(
+                    self.db, migration_id,
+                    {'status': migration_obj.CANCELLED},
+                    expected={'status': mig.status}):
+                db_api.instance_update(self.db, instance_uuid,
+                                       {'task_state': None},
+                                       expected={'task_state':
+                                                 states.MIGRATING})
+                return
+        self._to_monitor(instance_uuid, migration_id,
+                         self.driver.live_migration_abort, 'abort')
+
+    # -- live migration: destination side -----------------------------------------
+
+    def pre_live_migration(self, ctxt, instance_uuid, migration_id,
+                           block_migration=False):
+        inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        data = self.driver.pre_live_migration(
+            ctxt, inst, migrate_data_obj.LibvirtLiveMigrateData(
+                block_migration=bool(block_migration)))
+        return {'target_connect_addr': data.target_connect_addr,
+                'dest_uri': data.dest_uri}
+
+    def post_live_migration_at_destination(self, ctxt, instance_uuid,
+                                           migration_id, migrate_data=None):
+        inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        data = migrate_data_obj.LibvirtLiveMigrateData(
+            block_migration=bool((migrate_data or {}).get(
+                'block_migration')))
+        if (migrate_data or {}).get('paused_for_completion'):
+            data.paused_for_completion = True
+        power = self.driver.post_live_migration_at_destination(
+            ctxt, inst, migrate_data=data)
+        inst.host = self.host
+        inst.node = self.node
+        inst.power_state = power
+        inst.save()
+        try:
+            self.update_available_resource(ctxt)
+        except Exception:
+            LOG.exception('Could not update the compute node record')
+        return power
+
+    def rollback_live_migration_at_destination(self, ctxt, instance_uuid,
+                                               migration_id):
+        inst = instance_obj.Instance(uuid=instance_uuid)
+        self.driver.rollback_live_migration_at_destination(ctxt, inst)

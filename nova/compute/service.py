@@ -1,0 +1,161 @@
+"""A compute service: a ComputeManager behind an RPC server, plus its
+heartbeat and resource reports.
+
+Several can run in one process (the all-in-one runs lab-a and lab-b): each
+has its own configuration object, built from the process's config files,
+its own optional config files and a dict of overrides, so per-host driver
+settings (``[libvirt] connection_uri``, ``live_migration_inbound_addr``)
+never come from the global CONF alone.
+"""
+
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+import oslo_messaging as messaging
+
+import nova.conf
+from nova.compute import api as compute_api
+from nova.compute import manager as compute_manager
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import states
+from nova import context as nova_context
+from nova.db import api as db_api
+from nova import rpc
+from nova import utils
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+
+def _flatten(overrides):
+    """{'host': 'a', 'libvirt': {'x': 1}, 'libvirt.y': 2} ->
+    [(None, 'host', 'a'), ('libvirt', 'x', 1), ('libvirt', 'y', 2)].
+    """
+    items = []
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict):
+            group = None if key in ('DEFAULT', None) else key
+            items.extend((group, name, v) for name, v in value.items())
+        elif '.' in key:
+            group, name = key.split('.', 1)
+            items.append((None if group == 'DEFAULT' else group, name, value))
+        else:
+            items.append((None, key, value))
+    return items
+
+
+def build_conf(config_files=None, overrides=None, base=None):
+    """A private ConfigOpts with every nova option registered.
+
+    It reads ``base``'s config files (the global CONF's by default), then
+    ``config_files``, then applies ``overrides``.
+    """
+    base = CONF if base is None else base
+    files = []
+    try:
+        files.extend(base.config_file or [])
+    except (cfg.NoSuchOptError, cfg.NotInitializedError, AttributeError):
+        pass
+    files.extend(config_files or [])
+    conf = cfg.ConfigOpts()
+    nova.conf.register_all(conf)
+    conf(args=[], project='nova', default_config_files=files)
+    for group, name, value in _flatten(overrides):
+        conf.set_override(name, value, group=group)
+    return conf
+
+
+class ComputeService(object):
+    """ComputeService(host_name, conf=None, overrides=None,
+    config_files=None, driver=None, db=None, transport=None).
+    """
+
+    binary = states.COMPUTE_BINARY
+    topic = states.COMPUTE_TOPIC
+
+    def __init__(self, host_name=None, conf=None, overrides=None,
+                 config_files=None, driver=None, db=None, transport=None):
+        overrides = dict(overrides or {})
+        if host_name:
+            overrides['host'] = host_name
+        if conf is None or overrides or config_files:
+            conf = build_conf(config_files, overrides, base=conf)
+        self.conf = conf
+        self.host = conf.host
+        self._driver = driver
+        self._db = db
+        self._transport = transport
+        self.manager = None
+        self.rpc_server = None
+        self._stop = threading.Event()
+        self._periodic = None
+        self.context = nova_context.get_admin_context()
+
+    @property
+    def db(self):
+        if self._db is None:
+            self._db = db_api.Database.from_conf(self.conf)
+        return self._db
+
+    @property
+    def transport(self):
+        if self._transport is None:
+            self._transport = rpc.get_transport(self.conf)
+        return self._transport
+
+    def _make_driver(self):
+        from nova.virt.libvirt import driver as libvirt_driver
+        return libvirt_driver.LibvirtDriver(conf=self.conf)
+
+    def start(self):
+        compute_api.check_schema(self.db)
+        driver = self._driver or self._make_driver()
+        rpcapi = compute_rpcapi.ComputeAPI(
+            self.transport, timeout=self.conf.live_migration_rpc_timeout)
+        self.manager = compute_manager.ComputeManager(
+            self.host, driver, self.db, rpcapi, self.conf)
+        record = db_api.service_register(self.db, self.host, self.binary,
+                                         self.topic)
+        self.manager.service_id = record['id']
+        self.manager.init_host(self.context)
+        target = messaging.Target(topic=self.topic, server=self.host)
+        self.rpc_server = rpc.get_server(self.transport, target,
+                                         [self.manager])
+        self.rpc_server.start()
+        self._stop.clear()
+        self._periodic = utils.spawn(self._run_periodic_tasks)
+        LOG.info('Compute service %s started (service id %s)', self.host,
+                 record['id'])
+        return self
+
+    def _run_periodic_tasks(self):
+        interval = self.conf.report_interval
+        while not self._stop.wait(interval):
+            try:
+                self.manager.periodic_tasks(self.context)
+            except Exception:
+                LOG.exception('Periodic tasks of %s failed', self.host)
+
+    def stop(self):
+        """Stop serving; migrations already handed to the driver go on in
+        their threads (a stopping process ends them with it).
+        """
+        self._stop.set()
+        if self.rpc_server is not None:
+            self.rpc_server.stop()
+            self.rpc_server.wait()
+            self.rpc_server = None
+        if self._periodic is not None:
+            try:
+                self._periodic.wait(timeout=5)
+            except Exception:
+                LOG.warning('Periodic task thread of %s did not stop',
+                            self.host)
+            self._periodic = None
+        LOG.info('Compute service %s stopped', self.host)
+
+    def wait(self):
+        """Block until stop() (the nova-compute console script)."""
+        while not self._stop.wait(1.0):
+            pass

@@ -1,0 +1,1 @@
+"""The database layer: models, schema migrations and queries."""
