@@ -80,8 +80,12 @@ wsgi_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(api_group)
-    conf.register_opts(api_opts, group=api_group)
+    # A fresh OptGroup per ConfigOpts: oslo.config keeps overrides in the
+    # group object (the all-in-one has one ConfigOpts per compute service).
+    group = cfg.OptGroup(api_group.name, title=api_group.title,
+                         help=api_group.help)
+    conf.register_group(group)
+    conf.register_opts(api_opts, group=group)
     conf.register_opts(wsgi_opts)
 
 

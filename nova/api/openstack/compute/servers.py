@@ -35,6 +35,29 @@ QUERY_PARAMS = (
 )
 
 
+def _image_from_bdms(bdms, image_id):
+    """The image of a trivial block device mapping, or a 400.
+
+    openstackclient sends the boot image both as imageRef and as a single
+    image->local mapping with boot_index 0; that is all this service can
+    boot (a kernel+initrd image, no volumes).
+    """
+    for bdm in bdms or ():
+        trivial = (bdm.get('source_type') == 'image'
+                   and bdm.get('destination_type', 'local') == 'local'
+                   and str(bdm.get('boot_index')) == '0'
+                   and not bdm.get('volume_size'))
+        if not trivial or (image_id and bdm.get('uuid') != image_id):
+            raise exception.ValidationError(
+                detail='Block device mappings other than the boot image '
+                       'itself (source_type image, destination_type local, '
+                       'boot_index 0) are not supported: this compute '
+                       'service boots kernel+initrd images without '
+                       'volumes.')
+        image_id = image_id or bdm.get('uuid')
+    return image_id
+
+
 def _created(instance):
     created = common._naive_utc(common._to_datetime(
         attr(instance, 'created_at')))
@@ -212,6 +235,8 @@ class ServersController(base.Controller):
         flavor_id = str(server['flavorRef']).rstrip('/').rsplit('/', 1)[-1]
         image_id = (server.get('imageRef') or '').rstrip('/')
         image_id = image_id.rsplit('/', 1)[-1]
+        image_id = _image_from_bdms(server.get('block_device_mapping_v2'),
+                                    image_id)
         if not image_id:
             raise exception.ValidationError(
                 detail='Missing imageRef attribute: this compute service '

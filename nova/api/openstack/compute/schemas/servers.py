@@ -46,6 +46,31 @@ _server_properties = {
     'accessIPv4': {'type': 'string'},
     'accessIPv6': {'type': 'string'},
     'OS-DCF:diskConfig': {'type': 'string', 'enum': ['AUTO', 'MANUAL']},
+    'block_device_mapping_v2': {
+        'type': 'array',
+        'items': {
+            'type': 'object',
+            'properties': {
+                'source_type': {'type': 'string',
+                                'enum': ['volume', 'image', 'snapshot',
+                                         'blank']},
+                'destination_type': {'type': 'string',
+                                     'enum': ['local', 'volume']},
+                'uuid': {'type': 'string'},
+                'boot_index': {'type': ['integer', 'string', 'null']},
+                'delete_on_termination': validation.boolean,
+                'volume_size': {'type': ['integer', 'string', 'null']},
+                'device_name': {'type': 'string'},
+                'guest_format': {'type': 'string'},
+                'disk_bus': {'type': 'string'},
+                'device_type': {'type': 'string'},
+                'no_device': {},
+                'tag': {'type': 'string'},
+                'volume_type': {'type': ['string', 'null']},
+            },
+            'additionalProperties': False,
+        },
+    },
 }
 
 base_create = {

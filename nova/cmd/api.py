@@ -1,0 +1,68 @@
+"""nova-api: the compute REST API in its own process.
+
+    nova-api --config-file /etc/nova/nova.conf
+
+Listens on ``[DEFAULT] osapi_compute_listen``:``osapi_compute_listen_port``
+(8774) with a threaded WSGI server. Authentication is ``[api]
+auth_strategy``: ``keystone`` (keystonemiddleware, configured in
+``[keystone_authtoken]``) or ``noauth2`` (tokens ``user:project``, with
+the identity shim under ``/identity`` so the ``nova`` and ``openstack``
+clients can log in). The compute services are reached over ``[DEFAULT]
+transport_url`` and the database is ``[database] connection``.
+"""
+
+import signal
+import sys
+import threading
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova.api.openstack import app as api_app
+from nova.api import wsgi_server
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def parse_args(argv, conf=CONF, prog='nova-api'):
+    logging.register_options(conf)
+    conf(argv, project='nova', prog=prog)
+    logging.setup(conf, 'nova')
+
+
+def serve(app, conf=CONF, name='nova-api'):
+    """Start the WSGI server in a thread; returns the running Server."""
+    server = wsgi_server.Server(app, conf.osapi_compute_listen,
+                                conf.osapi_compute_listen_port, name=name)
+    return server.start()
+
+
+def wait_for_signal():
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        LOG.info('Signal %d: stopping', signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stopping.wait(1.0):
+        pass
+
+
+def main(argv=None):
+    parse_args(sys.argv[1:] if argv is None else argv)
+    if CONF.api.auth_strategy == 'noauth2':
+        LOG.warning('auth_strategy is noauth2: every caller is trusted '
+                    '(token "user:project"); use keystone in production')
+    app = api_app.build_app(CONF)
+    server = serve(app)
+    print('nova-api: compute API at %s/v2.1' % server.url, flush=True)
+    wait_for_signal()
+    server.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
