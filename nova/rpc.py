@@ -37,14 +37,19 @@ def register_library_opts(conf):
         conf.register_opts(opts, group=name)
 
 
+def create_transport(conf, url):
+    """A new transport of this process's own (not shared)."""
+    register_library_opts(conf)
+    return messaging.get_rpc_transport(conf, url=url)
+
+
 def get_transport(conf, url=None):
     """The process-wide RPC transport for ``url`` (conf.transport_url)."""
     url = url or conf.transport_url
     with _LOCK:
         transport = _TRANSPORTS.get(url)
         if transport is None:
-            register_library_opts(conf)
-            transport = messaging.get_rpc_transport(conf, url=url)
+            transport = create_transport(conf, url)
             _TRANSPORTS[url] = transport
         return transport
 

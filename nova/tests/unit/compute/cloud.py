@@ -12,7 +12,6 @@ import time
 import uuid as uuid_lib
 
 import fixtures
-import oslo_messaging as messaging
 from oslo_config import cfg
 
 from nova.compute import api as compute_api
@@ -59,6 +58,10 @@ class CloudFixture(fixtures.Fixture):
         self.start = start
 
     def _setUp(self):
+        # RPC server worker threads look for the stop flag every second;
+        # tests stop services often.
+        self.useFixture(fixtures.MonkeyPatch(
+            'futurist._thread.ThreadWorker.MAX_IDLE_FOR', 0.02))
         self.database = self.useFixture(DatabaseFixture())
         self.db = self.database.db
         self.clock = fakelibvirt.RealTimeClock(speed=self.speed, tick=0.01)
@@ -73,9 +76,8 @@ class CloudFixture(fixtures.Fixture):
         nova.conf.register_all(self.conf)
         self.conf(args=[], project='nova', default_config_files=[])
         # A transport of our own: tests do not share in-process queues.
-        rpc.register_library_opts(self.conf)
-        self.transport = messaging.get_rpc_transport(
-            self.conf, url='fake:///%s' % uuid_lib.uuid4().hex)
+        self.transport = rpc.create_transport(
+            self.conf, 'fake:///%s' % uuid_lib.uuid4().hex)
         self.addCleanup(self.transport.cleanup)
         self.services = {}
         self.api = compute_api.API(db=self.db, conf=self.conf,
@@ -111,9 +113,15 @@ class CloudFixture(fixtures.Fixture):
         return libvirt_driver.LibvirtDriver(host=host, conf=conf,
                                             clock=self.clock)
 
-    def start_service(self, name):
-        conf = compute_service.build_conf(
-            overrides=self.service_overrides(name), base=self.conf)
+    def start_service_with(self, name, extra):
+        """Start ``name`` with more option overrides."""
+        return self.start_service(name, extra)
+
+    def start_service(self, name, extra=None):
+        overrides = self.service_overrides(name)
+        overrides.update(extra or {})
+        conf = compute_service.build_conf(overrides=overrides,
+                                          base=self.conf)
         svc = compute_service.ComputeService(
             conf=conf, driver=self.make_driver(name, conf), db=self.db,
             transport=self.transport)
