@@ -72,6 +72,10 @@ cli_opts = [
     cfg.FloatOpt(
         'fake-link-mib-s', default=100.0, min=1.0,
         help='Bandwidth of the simulated migration link, MiB/s.'),
+    cfg.PortOpt(
+        'port',
+        help='Port of the API (overrides osapi_compute_listen_port; 0: a '
+             'free port, printed at start).'),
 ]
 
 
@@ -201,7 +205,7 @@ class AllInOne(object):
 
     def _ensure_image(self, values):
         from nova.db import api as db_api
-        if db_api.image_get_by_name(self.db, values['name']) is None:
+        if not db_api.image_get_by_name(self.db, values['name']):
             db_api.image_create(self.db, dict(values))
             LOG.info('Registered image %s (%s)', values['name'],
                      values['kernel'])
@@ -348,6 +352,8 @@ def main(argv=None):
     _set_all_in_one_defaults(CONF)
     api_cmd.parse_args(sys.argv[1:] if argv is None else argv, CONF,
                        prog='nova-all')
+    if CONF.port is not None:
+        CONF.set_override('osapi_compute_listen_port', CONF.port)
     try:
         specs, lab_env = computes_from_conf(CONF)
     except (ValueError, OSError) as exc:

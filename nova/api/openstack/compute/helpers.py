@@ -1,6 +1,7 @@
 """Lookups shared by controllers: instances, service state."""
 
 import datetime
+import uuid as uuid_lib
 
 from nova.api.openstack import common
 from nova import exception
@@ -31,14 +32,17 @@ def _now():
 
 def service_is_up(service, down_time):
     """'up' or 'down' from the service's own answer or its heartbeat."""
-    is_up = attr(service, 'is_up', None)
-    if callable(is_up):
-        is_up = is_up()
-    if isinstance(is_up, bool):
-        return 'up' if is_up else 'down'
     state = attr(service, 'state', None)
     if state in ('up', 'down'):
         return state
+    is_up = attr(service, 'is_up', None)
+    if callable(is_up):
+        try:
+            is_up = is_up()
+        except TypeError:
+            is_up = None
+    if isinstance(is_up, bool):
+        return 'up' if is_up else 'down'
     if attr(service, 'forced_down', False):
         return 'down'
     seen = attr(service, 'last_seen_up', None) or attr(service, 'updated_at')
@@ -47,6 +51,18 @@ def service_is_up(service, down_time):
         return 'down'
     elapsed = (_now() - seen).total_seconds()
     return 'up' if elapsed <= down_time else 'down'
+
+
+def service_uuid(service):
+    """The service's UUID (2.53+ ids).
+
+    A stable one derived from host and binary when the record has none.
+    """
+    value = attr(service, 'uuid', None)
+    if value:
+        return value
+    return str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, 'nova-service:%s:%s' % (
+        attr(service, 'host'), attr(service, 'binary'))))
 
 
 def compute_services_by_host(compute_api, context):

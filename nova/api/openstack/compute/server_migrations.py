@@ -26,10 +26,15 @@ class AbortStateInvalid(exception.NovaException):
     code = 400
 
 
+# What Nova counts as no longer in progress; anything else (queued,
+# preparing, running, 'running (post-copy)', post-migrating) is listed.
+FINISHED = ('accepted', 'confirmed', 'reverted', 'error', 'failed',
+            'completed', 'cancelled', 'done')
+
+
 def _in_progress_live(migration):
     return (attr(migration, 'migration_type') in (None, 'live-migration')
-            and attr(migration, 'status')
-            in views.LIVE_MIGRATION_IN_PROGRESS)
+            and attr(migration, 'status') not in FINISHED)
 
 
 def _reraise(exc, action, server_id):

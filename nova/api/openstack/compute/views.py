@@ -3,6 +3,7 @@
 import hashlib
 
 from nova.api.openstack import common
+from nova.api.openstack.compute import helpers
 from nova.api.openstack import policy
 
 attr = common.attr
@@ -311,8 +312,8 @@ class Views(object):
 
     def service(self, service, state):
         body = {
-            'id': (attr(service, 'uuid') if self.req.is_version('2.53')
-                   else attr(service, 'id')),
+            'id': (helpers.service_uuid(service)
+                   if self.req.is_version('2.53') else attr(service, 'id')),
             'binary': attr(service, 'binary'),
             'host': attr(service, 'host'),
             'zone': (attr(service, 'availability_zone', None)
@@ -367,7 +368,7 @@ class Views(object):
                 'host': (attr(service, 'host') if service is not None
                          else attr(node, 'host')),
                 'id': (None if service is None else
-                       (attr(service, 'uuid') if uuid_ids
+                       (helpers.service_uuid(service) if uuid_ids
                         else attr(service, 'id'))),
                 'disabled_reason': (attr(service, 'disabled_reason')
                                     if service is not None else None),
