@@ -8,6 +8,8 @@ migration while it runs.
 """
 
 import os
+import sqlite3
+import tempfile
 import time
 import uuid as uuid_lib
 
@@ -30,15 +32,37 @@ MiB = migration_model.MiB
 HOSTS = ('lab-a', 'lab-b')
 
 
+_TEMPLATE = {}
+
+
+def _template_database():
+    """A synced, seeded SQLite file made once per test process."""
+    if 'path' not in _TEMPLATE:
+        path = os.path.join(tempfile.mkdtemp(prefix='nova-db-template-'),
+                            'nova.sqlite')
+        db = db_api.Database('sqlite:///%s' % path)
+        db_migration.db_sync(db.engine)
+        defaults.seed(db)
+        db.dispose()
+        _TEMPLATE['path'] = path
+    return _TEMPLATE['path']
+
+
 class DatabaseFixture(fixtures.Fixture):
-    """A synced SQLite file in a temporary directory."""
+    """A synced SQLite file in a temporary directory (a copy of a template
+    made once per process: running the migrations takes a while).
+    """
 
     def _setUp(self):
         tmp = self.useFixture(fixtures.TempDir()).path
-        self.url = 'sqlite:///%s' % os.path.join(tmp, 'nova.sqlite')
+        path = os.path.join(tmp, 'nova.sqlite')
+        source = sqlite3.connect(_template_database())
+        target = sqlite3.connect(path)
+        source.backup(target)
+        target.close()
+        source.close()
+        self.url = 'sqlite:///%s' % path
         self.db = db_api.Database(self.url)
-        db_migration.db_sync(self.db.engine)
-        defaults.seed(self.db)
         self.addCleanup(self.db.dispose)
         self.image = db_api.image_create(self.db, {
             'name': 'busy', 'kernel': '/boot/vmlinuz',
