@@ -115,10 +115,12 @@ class ComputeService(object):
             self.transport, timeout=self.conf.live_migration_rpc_timeout)
         self.manager = compute_manager.ComputeManager(
             self.host, driver, self.db, rpcapi, self.conf)
+        self.manager.init_host(self.context)
+        # Registered (up) only once its node is reported and what a stop
+        # left is settled: an up service can take servers at once.
         record = db_api.service_register(self.db, self.host, self.binary,
                                          self.topic)
         self.manager.service_id = record['id']
-        self.manager.init_host(self.context)
         target = messaging.Target(topic=self.topic, server=self.host)
         self.rpc_server = rpc.get_server(self.transport, target,
                                          [self.manager])
