@@ -127,6 +127,10 @@ class ComputeHostNotFound(Invalid):
     msg_fmt = 'Compute host %(host)s could not be found.'
 
 
+class ServiceUnavailable(Conflict):
+    msg_fmt = 'Compute service of %(host)s is unavailable at this time.'
+
+
 class HypervisorNotFound(NotFound):
     msg_fmt = 'Hypervisor %(hypervisor_id)s could not be found.'
 

@@ -142,7 +142,7 @@ class API(object):
 
     def get_service(self, ctx, service_id):
         for svc in self._services():
-            if str(svc.id) == str(service_id):
+            if str(service_id) in (str(svc.id), svc.uuid):
                 return svc
         raise exception.ServiceNotFound(service_id=service_id)
 
@@ -360,6 +360,7 @@ class API(object):
 
         Raises InstanceNotFound (404); InstanceInvalidState (409) unless
         vm_state is active/paused and task_state is None;
+        ServiceUnavailable (409) when the source's compute service is down;
         ComputeHostNotFound (400) for an unknown ``host``;
         MigrationPreCheckError (400) for the current host, a disabled or
         down one, or one without room; NoValidHost (400) when ``host`` is
@@ -371,6 +372,9 @@ class API(object):
         self._check_state(inst, method, vm_states=states.LIVE_MIGRATE_VM_STATES,
                           task_states=(None,))
         host_states = self._host_states()
+        if not any(s.host == inst.host and s.up for s in host_states):
+            # Nobody would run it: the request would wait in a queue.
+            raise exception.ServiceUnavailable(host=inst.host)
         if host:
             target = self._check_destination(inst, host, host_states)
         else:

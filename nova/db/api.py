@@ -179,7 +179,8 @@ def service_register(db, host, binary, topic):
     with db.session() as session:
         row = session.scalars(stmt).first()
         if row is None:
-            row = models.Service(host=host, binary=binary, topic=topic,
+            row = models.Service(uuid=str(uuid_lib.uuid4()), host=host,
+                                 binary=binary, topic=topic,
                                  disabled=False, forced_down=False,
                                  report_count=0, last_seen_up=now)
             session.add(row)

@@ -32,6 +32,7 @@ class Service(TimestampMixin, Base):
     )
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    uuid = sa.Column(sa.String(36), nullable=False, unique=True)
     host = sa.Column(sa.String(255), nullable=False)
     binary = sa.Column(sa.String(255), nullable=False)
     topic = sa.Column(sa.String(255))

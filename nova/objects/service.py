@@ -7,7 +7,8 @@ from nova.objects import base
 
 
 class Service(base.Record):
-    FIELDS = ('id', 'host', 'binary', 'topic', 'disabled', 'disabled_reason',
+    FIELDS = ('id', 'uuid', 'host', 'binary', 'topic', 'disabled',
+              'disabled_reason',
               'forced_down', 'last_seen_up', 'report_count', 'created_at',
               'updated_at',
               # computed by the API: 'up' or 'down'

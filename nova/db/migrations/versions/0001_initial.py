@@ -24,6 +24,7 @@ def upgrade():
     op.create_table(
         'services',
         sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column('uuid', sa.String(36), nullable=False, unique=True),
         sa.Column('host', sa.String(255), nullable=False),
         sa.Column('binary', sa.String(255), nullable=False),
         sa.Column('topic', sa.String(255)),

@@ -327,6 +327,17 @@ class LiveMigrateTestCase(APITestCase):
         self.assertIn('No valid host was found.', str(exc))
         self.assertIn('lab-b is disabled', str(exc))
 
+    def test_source_service_down(self):
+        db_api.service_update(self.db, 1, {'forced_down': True})
+        uuid = self.server()
+        exc = self.assertRaises(exception.ServiceUnavailable,
+                                self.api.live_migrate, self.admin, uuid,
+                                host='lab-b')
+        self.assertEqual(409, exc.code)
+        self.assertEqual('Compute service of lab-a is unavailable at this '
+                         'time.', str(exc))
+        self.assertIsNone(self.api.get_server(self.admin, uuid).task_state)
+
     def test_source_unreachable(self):
         uuid = self.server()
         self.rpc.fail = RuntimeError('no transport')
@@ -525,7 +536,9 @@ class InventoryTestCase(APITestCase):
                          (svc.status, svc.disabled_reason))
         svc = self.api.update_service(self.admin, 1, forced_down=True)
         self.assertEqual('down', svc.state)
-        svc = self.api.update_service(self.admin, 1, status='enabled',
+        uuid = self.api.get_service(self.admin, 1).uuid
+        self.assertEqual(36, len(uuid))
+        svc = self.api.update_service(self.admin, uuid, status='enabled',
                                       forced_down=False)
         self.assertEqual(('enabled', None, 'up'),
                          (svc.status, svc.disabled_reason, svc.state))
