@@ -430,6 +430,8 @@ class LibvirtDriver(driver.ComputeDriver):
                 now - state.stats_saved_at >= STATS_SAVE_INTERVAL):
             migration.save_stats(instance, mig, info)
             state.stats_saved_at = now
+            LOG.info('Instance %s: %s', instance.uuid,
+                     migration.progress_summary(info, state, now))
 
     def _outcome(self, guest, state, operation):
         """Wait for the operation thread and classify how the job ended."""

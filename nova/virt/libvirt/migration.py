@@ -296,8 +296,8 @@ def update_downtime(guest, ladder, current_step, elapsed):
     except Exception as exc:
         LOG.warning('Unable to set max downtime %d ms: %s', downtime_ms, exc)
         return current_step
-    LOG.debug('Allowed migration downtime now %d ms (step %d)',
-              downtime_ms, due)
+    LOG.info('Allowed migration downtime now %d ms (step %d of %d)',
+             downtime_ms, due, len(ladder) - 1)
     return due
 
 
@@ -319,6 +319,22 @@ def progress_percent(info):
         return 0
     remaining = min(max(info.data_remaining, 0), total)
     return int(round(100.0 * (total - remaining) / total))
+
+
+def progress_summary(info, state, now):
+    """One log line an operator can follow a migration by."""
+    elapsed = now - state.started_at if state.started_at is not None else 0
+    mode = 'post-copy' if state.postcopy_active else 'pre-copy'
+    if state.paused_by_monitor:
+        mode += ', guest paused'
+    return ('migration %s for %d s, pass %d, %d MiB of %d MiB remaining, '
+            'sending %d MiB/s, guest dirtying %d MiB/s, throttle %d%%, '
+            'allowed downtime step %d' % (
+                mode, elapsed, info.memory_iteration,
+                max(info.data_remaining, 0) // MiB,
+                max(info.data_total, 0) // MiB, info.memory_bps // MiB,
+                info.memory_dirty_bps // MiB, info.auto_converge_throttle,
+                max(state.downtime_step, 0)))
 
 
 def save_stats(instance, migration, info):

@@ -350,6 +350,20 @@ class StatsTestCase(testtools.TestCase):
         self.assertEqual(0, migration.progress_percent(
             info(data_total=400, data_remaining=900)))
 
+    def test_progress_summary(self):
+        state = migration.MonitorState(data_gb=2.0, postcopy_enabled=True,
+                                       started_at=10.0, downtime_step=3)
+        state.postcopy_active = True
+        text = migration.progress_summary(info(
+            memory_iteration=4, data_remaining=300 * MiB,
+            data_total=1024 * MiB, memory_bps=100 * MiB,
+            memory_dirty_rate=150 * MiB // 4096, memory_page_size=4096,
+            auto_converge_throttle=0), state, 42.0)
+        self.assertEqual('migration post-copy for 32 s, pass 4, 300 MiB of '
+                         '1024 MiB remaining, sending 100 MiB/s, guest '
+                         'dirtying 150 MiB/s, throttle 0%, allowed downtime '
+                         'step 3', text)
+
     def test_save_stats(self):
         class Rec(object):
             saved = 0
