@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.compute import service as compute_service
+from nova import exception
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -33,7 +34,11 @@ def main(argv=None):
         LOG.warning('transport_url is fake://: this compute service only '
                     'reaches services in its own process')
     service = compute_service.ComputeService(conf=CONF)
-    service.start()
+    try:
+        service.start()
+    except exception.DatabaseNotSynced as exc:
+        LOG.error('%s', exc)
+        return 1
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
