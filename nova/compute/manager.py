@@ -122,6 +122,7 @@ class ComputeManager(object):
         self._lock = threading.Lock()
         self._jobs = {}
         self._unsettled = set()
+        self.stopping = False
 
     @property
     def _rpc_timeout(self):
@@ -141,6 +142,30 @@ class ComputeManager(object):
         self.settle_interrupted_migrations(ctxt)
         self._clear_stale_task_states()
         self._settle_interrupted_builds()
+
+    def cleanup_host(self):
+        """The service stops: migrations still queued here are cancelled
+        (the guest has not moved); running ones go on in their threads.
+        """
+        self.stopping = True
+        with self._lock:
+            queued = [job for job in self._jobs.values()
+                      if job.phase == 'queued']
+        for job in queued:
+            self._cancel_queued(job.migration_id, job.instance_uuid,
+                                'the compute service is stopping')
+
+    def _cancel_queued(self, migration_id, instance_uuid, why):
+        if db_api.migration_update(self.db, migration_id,
+                                   {'status': migration_obj.CANCELLED},
+                                   expected={'status': migration_obj.QUEUED}):
+            db_api.instance_update(self.db, instance_uuid,
+                                   {'task_state': None},
+                                   expected={'task_state': states.MIGRATING})
+            LOG.info('Migration %s cancelled while queued: %s',
+                     migration_id, why)
+            return True
+        return False
 
     def periodic_tasks(self, ctxt):
         """Heartbeat, resources and any migration still to settle."""
@@ -316,6 +341,13 @@ class ComputeManager(object):
         inst.launched_at = db_api.utcnow()
         inst.save()
         LOG.info('Instance %s: active on %s', instance_uuid, self.host)
+        self._update_resources_quietly()
+
+    def _update_resources_quietly(self):
+        try:
+            self.update_available_resource()
+        except Exception:
+            LOG.exception('Could not update the compute node record')
 
     def _power_state(self, inst):
         try:
@@ -340,6 +372,7 @@ class ComputeManager(object):
             return
         db_api.instance_destroy(self.db, instance_uuid)
         LOG.info('Instance %s: deleted from %s', instance_uuid, self.host)
+        self._update_resources_quietly()
 
     def get_instance_power_state(self, ctxt, instance_uuid):
         view = instance_obj.Instance(uuid=instance_uuid)
@@ -386,14 +419,15 @@ class ComputeManager(object):
             job.phase = 'done'
             with self._lock:
                 self._jobs.pop(job.migration_id, None)
-            try:
-                self.update_available_resource(ctxt)
-            except Exception:
-                LOG.exception('Could not update the compute node record')
+            self._update_resources_quietly()
         return job.result
 
     def _do_live_migration(self, ctxt, job, block_migration):
         db = self.db
+        if self.stopping:
+            self._cancel_queued(job.migration_id, job.instance_uuid,
+                                'the compute service is stopping')
+            return None
         # Claim it: an abort may have cancelled it while it queued.
         if not db_api.migration_update(
                 db, job.migration_id, {'status': migration_obj.PREPARING},
@@ -573,10 +607,7 @@ class ComputeManager(object):
         inst.node = self.node
         inst.power_state = power
         inst.save()
-        try:
-            self.update_available_resource(ctxt)
-        except Exception:
-            LOG.exception('Could not update the compute node record')
+        self._update_resources_quietly()
         return power
 
     def rollback_live_migration_at_destination(self, ctxt, instance_uuid,

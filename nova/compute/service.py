@@ -144,6 +144,8 @@ class ComputeService(object):
         their threads (a stopping process ends them with it).
         """
         self._stop.set()
+        if self.manager is not None:
+            self.manager.cleanup_host()
         if self.rpc_server is not None:
             self.rpc_server.stop()
             self.rpc_server.wait()

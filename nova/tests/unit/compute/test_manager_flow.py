@@ -259,6 +259,28 @@ class ConcurrencyLimitTestCase(LiveMigrationFlowTestCase):
         self.assertEqual(1, len(self.cloud.hv.migrations))
         self.assertEqual(['lab-a'], self.cloud.guest_hosts(second.uuid))
 
+    def test_stop_cancels_what_is_queued(self):
+        first = self.boot_busy('first')
+        second = self.boot_busy('second')
+        mig1 = self.api.live_migrate(self.ctx, first.uuid, host='lab-b')
+        self.wait_running(mig1)
+        mig2 = self.api.live_migrate(self.ctx, second.uuid, host='lab-b')
+        manager = self.cloud.services['lab-a'].manager
+        self.cloud.wait_for(lambda: manager.live_migration_job(
+            mig2.id) is not None)
+        self.cloud.stop_service('lab-a')
+        self.assertEqual('cancelled', self.cloud.migration(mig2.id)[
+            'status'])
+        self.assertIsNone(self.api.get_server(self.ctx,
+                                              second.uuid).task_state)
+        # The running one goes on in its thread; end it directly.
+        manager.driver.live_migration_abort(first)
+        self.assertStaysOnSource(first, mig1, 'cancelled')
+        self.cloud.wait_for(lambda: manager.live_migration_job(
+            mig2.id) is None)
+        self.assertEqual(['cancelled'], self.recorder.of(mig2.id))
+        self.assertEqual(1, len(self.cloud.hv.migrations))
+
 
 class RestartTestCase(LiveMigrationFlowTestCase):
     """A source compute service that stopped mid-way settles on start."""
