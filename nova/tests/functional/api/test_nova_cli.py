@@ -290,7 +290,7 @@ class NovaCLIPostCopyTestCase(CloudTestCase):
     switches by itself) last long enough for the operator's request.
     """
 
-    speed = 8.0
+    speed = 5.0
     link_mib_s = 40.0
     config = {'libvirt': {'live_migration_permit_post_copy': 'true'}}
 
