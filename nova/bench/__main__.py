@@ -1,0 +1,5 @@
+import sys
+
+from nova.bench import cli
+
+sys.exit(cli.main())

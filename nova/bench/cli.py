@@ -1,0 +1,257 @@
+"""``nova-migration-bench``: run the matrix, write tables and plots.
+
+Outputs (in ``--out``, default ``bench-results/``):
+
+* ``results.md``: settings, the per-strategy summary and every run;
+* ``results.csv`` / ``summary.csv``: the same as CSV;
+* ``grid.png`` and ``timeline-<workload>-<strategy>.png``;
+* ``overhead.json`` / ``overhead.md``: the monitor's CPU cost;
+* ``run-info.json``: wall and CPU time of the matrix (the only output that
+  changes from one run to the next).
+"""
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import time
+import warnings
+
+from nova.bench import matrix
+from nova.bench import metrics
+from nova.bench import report
+
+DEFAULT_TIMELINES = ('16GiB-phased-10Gbit', '4GiB-x1.5-10Gbit')
+
+
+QUIET_LOGGERS = ('nova', 'oslo_config')
+
+
+def quiet_logging(level=logging.ERROR):
+    """The driver logs every migration at INFO and failures at WARNING.
+
+    Returns a function that puts the previous levels back.
+    """
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+
+    def restore():
+        for logger, old in zip(loggers, before):
+            logger.setLevel(old)
+    return restore
+
+
+def _backend(args):
+    if args.backend == 'simulated':
+        from nova.bench import simulated
+        return simulated.SimulatedBackend(seed=args.seed)
+    raise ValueError('unknown backend %r' % args.backend)
+
+
+def settings(backend, strategies, workloads, working_set, seed):
+    from nova.virt.libvirt import driver as libvirt_driver
+    items = [
+        ('backend', '%s (real LibvirtDriver monitor and migration.py on the '
+         'fake libvirt + QEMU migration model, virtual clock)'
+         % backend.name),
+        ('monitor poll interval', '%g s' %
+         libvirt_driver.MONITOR_POLL_INTERVAL),
+        ('model step', '50 ms (the model\'s own, as in the unit tests)'),
+        ('working set', '%g%% of RAM, rewritten at dirty ratio x link '
+         'bandwidth; CPU-bound (throttling slows it)' % (working_set * 100)),
+        ('link', '1 Gbit/s = 10^9 bit/s; set-up 0.2 s; device state 30 ms'),
+        ('phased workload', '16 GiB on 10 Gbit/s: dirty ratio 0.1 until '
+         '0.75 floor, 1.5 until 10 floor, then 0.1'),
+        ('workloads', str(len(workloads))),
+        ('seed', '%d (guest UUIDs only; the runs have no randomness)'
+         % seed),
+    ]
+    for strategy in strategies:
+        items.append(('strategy `%s`' % strategy.name, strategy.description))
+    return items
+
+
+def _progress(done, total, result):
+    if done % 25 == 0 or done == total:
+        sys.stderr.write('  %d/%d runs\n' % (done, total))
+        sys.stderr.flush()
+
+
+def overhead_markdown(figures):
+    headers = ['mode', 'migrations', 'window (s)', 'polls',
+               'monitor CPU (s)', 'CPU per poll (us)', '% of one core',
+               '% per migration', 'fake hypervisor CPU (s)']
+    rows = [[f['mode'], f['migrations'], f['seconds'], f['polls'],
+             f['monitor_cpu_s'], f['cpu_per_poll_us'], f['core_pct'],
+             f['core_pct_per_migration'], f['model_cpu_s']]
+            for f in figures]
+    return report.markdown_table(headers, rows)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='nova-migration-bench',
+        description='Benchmark live-migration completion strategies '
+                    'through the real driver code.')
+    parser.add_argument('--out', default='bench-results',
+                        help='output directory (default: %(default)s)')
+    parser.add_argument('--backend', default='simulated',
+                        choices=['simulated'])
+    parser.add_argument('--jobs', type=int, default=0,
+                        help='worker processes (default: one per CPU)')
+    parser.add_argument('--quick', action='store_true',
+                        help='a small matrix (1 and 4 GiB at 10 Gbit/s)')
+    parser.add_argument('--strategies', default='',
+                        help='comma-separated strategy names (default: '
+                             'all: %s)' % ', '.join(
+                                 s.name for s in matrix.STRATEGIES))
+    parser.add_argument('--workloads', default='',
+                        help='comma-separated workload names to run, e.g. '
+                             '4GiB-x1.5-10Gbit (default: the whole matrix)')
+    parser.add_argument('--working-set', type=float,
+                        default=matrix.DEFAULT_WORKING_SET,
+                        help='share of RAM the guest rewrites '
+                             '(default: %(default)s)')
+    parser.add_argument('--timeline', action='append', default=None,
+                        help='workload to draw timelines for (repeatable; '
+                             'default: %s)' % ', '.join(DEFAULT_TIMELINES))
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--no-plots', action='store_true')
+    parser.add_argument('--no-overhead', action='store_true')
+    parser.add_argument('--overhead-only', action='store_true')
+    parser.add_argument('--overhead-migrations', type=int, default=100)
+    parser.add_argument('--overhead-seconds', type=float, default=20.0)
+    parser.add_argument('--doc-dir', default=None,
+                        help='also copy the summary, grid and the first '
+                             'timeline workload\'s plots here (for '
+                             'doc/source/admin/bench)')
+    return parser.parse_args(argv)
+
+
+def run_overhead(args, out):
+    from nova.bench import overhead
+    figures = []
+    for mode in ('native', 'eventlet'):
+        sys.stderr.write('Monitor overhead, %s: %d migrations for %g s\n'
+                         % (mode, args.overhead_migrations,
+                            args.overhead_seconds))
+        figures.append(overhead.measure_in_subprocess(
+            mode, args.overhead_migrations, args.overhead_seconds))
+    with open(os.path.join(out, 'overhead.json'), 'w') as f:
+        json.dump(figures, f, indent=1, sort_keys=True)
+    text = overhead_markdown(figures)
+    with open(os.path.join(out, 'overhead.md'), 'w') as f:
+        f.write(text)
+    return figures, text
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    restore_logging = quiet_logging()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+            return _main(args)
+    finally:
+        restore_logging()
+
+
+def _main(args):
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    doc_dir = args.doc_dir
+    if doc_dir:
+        os.makedirs(doc_dir, exist_ok=True)
+
+    if not args.overhead_only:
+        run_matrix_and_report(args, out, doc_dir)
+    if not args.no_overhead:
+        figures, text = run_overhead(args, out)
+        print('\nMonitor overhead (real clock, fake libvirt):\n')
+        print(text)
+        if doc_dir:
+            rows = [[f['mode'], f['migrations'], f['cpu_per_poll_us'],
+                     f['core_pct'], f['core_pct_per_migration']]
+                    for f in figures]
+            with open(os.path.join(doc_dir, 'overhead.csv'), 'w') as f:
+                f.write(report.csv_text(
+                    ['concurrency', 'migrations', 'CPU per poll (us)',
+                     '% of one core', '% per migration'], rows))
+    return 0
+
+
+def run_matrix_and_report(args, out, doc_dir):
+    from nova.bench import runner
+    strategies = matrix.strategies_named(
+        [n for n in args.strategies.split(',') if n])
+    if args.quick:
+        workloads = matrix.quick_matrix(args.working_set)
+    else:
+        workloads = matrix.default_matrix(args.working_set)
+    if args.workloads:
+        workloads = [matrix.find_workload(workloads, name)
+                     for name in args.workloads.split(',') if name]
+    timelines = args.timeline or [n for n in DEFAULT_TIMELINES
+                                  if n in {w.name for w in workloads}]
+    backend = _backend(args)
+    jobs = args.jobs or runner.default_jobs()
+    sys.stderr.write('Running %d workloads x %d strategies on %d worker(s)\n'
+                     % (len(workloads), len(strategies), jobs))
+    wall0 = time.monotonic()
+    results = runner.run_matrix(backend, strategies, workloads,
+                                timeline_workloads=timelines, jobs=jobs,
+                                progress=_progress)
+    wall = time.monotonic() - wall0
+    usage = (resource.getrusage(resource.RUSAGE_SELF).ru_utime +
+             resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime)
+    summary = metrics.summary_table([s.name for s in strategies], results)
+
+    with open(os.path.join(out, 'results.csv'), 'w') as f:
+        f.write(report.runs_csv(results))
+    with open(os.path.join(out, 'summary.csv'), 'w') as f:
+        f.write(report.summary_csv(summary))
+    with open(os.path.join(out, 'results.md'), 'w') as f:
+        f.write(report.results_markdown(
+            summary, results, settings(backend, strategies, workloads,
+                                       args.working_set, args.seed)))
+    info = {'runs': len(results), 'jobs': jobs,
+            'matrix_wall_s': round(wall, 1),
+            'user_cpu_s': round(usage, 1),
+            'polls': sum(r.polls for r in results)}
+    with open(os.path.join(out, 'run-info.json'), 'w') as f:
+        json.dump(info, f, indent=1, sort_keys=True)
+    print(report.summary_markdown(summary))
+    print('%(runs)d runs, %(polls)d monitor polls in %(matrix_wall_s)s s '
+          'wall on %(jobs)d worker(s)' % info)
+
+    if doc_dir:
+        with open(os.path.join(doc_dir, 'summary.csv'), 'w') as f:
+            f.write(report.summary_csv(summary, headers=True))
+    if args.no_plots:
+        return
+    if importlib.util.find_spec('matplotlib') is None:
+        sys.stderr.write('No plots: matplotlib is not installed (tox -e '
+                         'bench installs it)\n')
+        return
+    from nova.bench import plots
+    grid_path = os.path.join(out, 'grid.png')
+    plots.grid(results, strategies, workloads, grid_path)
+    copies = [grid_path]
+    for number, name in enumerate(timelines):
+        for result in results:
+            if result.workload == name and result.timeline:
+                path = os.path.join(out, 'timeline-%s-%s.png' % (
+                    name, result.strategy))
+                plots.timeline(result, path)
+                if number == 0:
+                    copies.append(path)
+    if doc_dir:
+        for path in copies:
+            shutil.copy(path, doc_dir)
+    sys.stderr.write('Wrote %s\n' % out)

@@ -1,0 +1,218 @@
+"""The simulated backend: the real driver on the fake libvirt.
+
+Each run builds two fake hosts on a virtual clock, defines a guest with the
+workload's migration model on 'src', and calls the real
+``LibvirtDriver.live_migration`` with a ``ConfigOpts`` carrying the
+strategy's options. The monitor loop polls every
+``driver.MONITOR_POLL_INTERVAL`` virtual seconds and the model advances in
+its own fixed steps between polls, exactly as in the unit tests; only the
+clock differs (``BenchClock``).
+"""
+
+import uuid as uuid_lib
+
+from oslo_config import cfg
+
+from nova import exception
+from nova.bench import metrics
+from nova.conf import compute as compute_conf
+from nova.conf import libvirt as libvirt_conf
+from nova.objects import instance as instance_obj
+from nova.objects import migrate_data as migrate_data_obj
+from nova.objects import migration as migration_obj
+from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.fixtures import migration_model
+from nova import utils
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
+
+C = fakelibvirt.C
+
+
+class BenchClock(fakelibvirt.VirtualClock):
+    """A VirtualClock that yields to other threads only while it waits.
+
+    ``VirtualClock.sleep`` yields the CPU at every call so that the
+    migration's operation thread gets to run; a yield costs about 0.1 ms of
+    wall time, more than a whole monitor pass, and a 64 GiB guest that
+    never converges is polled 100,000 times. The operation thread only
+    needs the CPU until it has started the job and after the job ended
+    (and then the monitor waits for it anyway), so this clock yields until
+    ``started()`` says the job began and not after. Until then virtual time
+    stands still, so every run starts at 0 whatever the thread scheduling.
+    """
+
+    def __init__(self):
+        super(BenchClock, self).__init__()
+        self.started = lambda: True
+
+    def sleep(self, seconds):
+        if not self.started():
+            utils.yield_now()
+            return
+        self.sleeps += 1
+        self._now += seconds
+        for ticker in list(self._tickers):
+            ticker(seconds)
+
+
+def make_conf(options):
+    """A private ConfigOpts with the driver's options and ``options`` set.
+
+    No config file and no environment: defaults are nova.conf as shipped.
+    (``register_opts`` gives each ConfigOpts its own group object, so the
+    overrides stay in this one.)
+    """
+    conf = cfg.ConfigOpts()
+    libvirt_conf.register_opts(conf)
+    compute_conf.register_opts(conf)
+    conf([], project='nova', default_config_files=[],
+         default_config_dirs=[], use_env=False)
+    for name, value in options:
+        conf.set_override(name, value, group='libvirt')
+    return conf
+
+
+def _mode(flags):
+    if flags & C.VIR_MIGRATE_POSTCOPY:
+        return 'post-copy'
+    if flags & C.VIR_MIGRATE_AUTO_CONVERGE:
+        return 'auto-converge'
+    return 'pre-copy'
+
+
+def guest_stop(job, outcome):
+    """Seconds the guest could not run, from the model.
+
+    The model counts the final switch-over into ``guest_stopped_time``
+    only for a guest that was running: for a guest paused to force
+    completion it counts the pause but not the final copy that follows,
+    although the guest stays stopped through it. Add it back.
+    """
+    stop = job.guest_stopped_time
+    if (outcome == metrics.OUTCOME_COMPLETED and job.guest_paused and
+            job.postcopy_started_at is None):
+        stop += job.downtime
+    return stop
+
+
+def _timeline(job, state):
+    """Samples for a timeline plot, one per monitor poll."""
+    samples = job.samples or []
+    return {
+        't': [s.t for s in samples],
+        'remaining': [s.remaining for s in samples],
+        'dirty_rate': [s.dirty_rate for s in samples],
+        'throttle': [s.throttle for s in samples],
+        'downtime_ms': [s.downtime_limit_ms for s in samples],
+        'phase': [s.phase for s in samples],
+        'postcopy_at': job.postcopy_started_at,
+        'actions': list(state.actions),
+    }
+
+
+class SimulatedBackend(object):
+    """Runs (strategy, workload) pairs on the fake hypervisor."""
+
+    name = 'simulated'
+    # Every run is independent: runs may go to parallel processes.
+    parallel = True
+
+    def __init__(self, seed=0, cap_factor=2.0):
+        self.seed = seed
+        # Safety net: a run still going after cap_factor x its completion
+        # timeout (+ 10 floor times) is cancelled and reported as timeout.
+        self.cap_factor = cap_factor
+
+    def _uuid(self, strategy, spec):
+        return str(uuid_lib.uuid5(uuid_lib.NAMESPACE_URL, 'nova-bench/%s/%s/%s'
+                                  % (self.seed, strategy.name, spec.name)))
+
+    def run(self, strategy, spec, timeline=False):
+        conf = make_conf(strategy.options)
+        lvconf = conf.libvirt
+        clock = BenchClock()
+        hv = fakelibvirt.Hypervisors(clock=clock)
+        hv.set_link(migration_model.Link(bandwidth=spec.bandwidth))
+        for name in ('src', 'dest'):
+            hv.add_host(name)
+        dom = hv.define_guest(
+            'src', 'bench-guest', spec.memory_mib,
+            dirty_rate=spec.dirty_rate,
+            working_set=spec.working_set_bytes or None,
+            phases=spec.model_phases(), cpu_bound=True,
+            dom_uuid=self._uuid(strategy, spec))
+        clock.started = lambda: dom.job_begun
+        host = libvirt_host.Host(hv.uri('src'), libvirt_module=hv.module,
+                                 event_loop=False)
+        driver = libvirt_driver.LibvirtDriver(host=host, conf=conf,
+                                              clock=clock)
+        instance = instance_obj.Instance(
+            uuid=dom.UUIDString(), name='bench-guest',
+            memory_mb=spec.memory_mib, host='src')
+        mig = migration_obj.Migration(status='preparing',
+                                      source_compute='src',
+                                      dest_compute='dest')
+
+        data_gb = spec.ram_gib if spec.ram_gib > 2 else 2.0
+        cap = (self.cap_factor * lvconf.live_migration_completion_timeout *
+               data_gb + 10 * spec.floor_s)
+        operator_at = None
+        if strategy.operator_force_complete_at is not None:
+            operator_at = strategy.operator_force_complete_at * spec.floor_s
+        hit_cap = []
+
+        def scheduler(_dt):
+            # Virtual time only moves once the job began: now() is the
+            # time since the job began.
+            now = clock.now()
+            nonlocal operator_at
+            if operator_at is not None and now >= operator_at:
+                operator_at = None
+                try:
+                    driver.live_migration_force_complete(instance)
+                except exception.NoActiveMigrationForInstance:
+                    pass
+            if not hit_cap and cap > 0 and now >= cap:
+                hit_cap.append(now)
+                driver.live_migration_abort(instance)
+
+        clock.add_ticker(scheduler)
+
+        def post(context, inst, dest, block, data):
+            data.migration.status = 'completed'
+
+        def recover(context, inst, dest, data, migration_status=None):
+            data.migration.status = migration_status
+
+        result = driver.live_migration(
+            None, instance, 'dest', post, recover,
+            migrate_data=migrate_data_obj.LibvirtLiveMigrateData(
+                migration=mig))
+        _src, _dest, job, flags, _params = hv.migrations[-1]
+        state = result.state
+        if result.job_type == libvirt_guest.JOB_COMPLETED:
+            outcome = metrics.OUTCOME_COMPLETED
+        elif hit_cap:
+            outcome = metrics.OUTCOME_TIMEOUT
+        elif state.abort_requested:
+            outcome = metrics.OUTCOME_ABORTED
+        else:
+            outcome = metrics.OUTCOME_FAILED
+        samples = job.samples or []
+        obs = metrics.Observation(
+            outcome=outcome, total_s=job.elapsed, sent_bytes=job.sent,
+            guest_stop_s=guest_stop(job, outcome),
+            qemu_downtime_s=(job.downtime if outcome ==
+                             metrics.OUTCOME_COMPLETED else 0.0),
+            throttle_cpu_s=job.throttle_cpu_seconds,
+            max_throttle=max([s.throttle for s in samples] or [0]),
+            postcopy_started_at=job.postcopy_started_at,
+            actions=tuple(state.actions), iterations=job.iteration,
+            polls=clock.sleeps, mode=_mode(flags))
+        row = metrics.compute(strategy.name, spec, obs,
+                              lvconf.live_migration_downtime)
+        if timeline:
+            row.timeline = _timeline(job, state)
+        return row
