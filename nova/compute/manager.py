@@ -37,6 +37,9 @@ LOG = logging.getLogger(__name__)
 # How long an operator request waits for a migration that is just being
 # handed to the driver (between the 'running' claim and the monitor loop).
 MONITOR_HANDOVER_WAIT = 10.0
+# How long a restarted source waits for the destination's answer to "is
+# the guest there?" before trying again at the next report.
+SETTLE_RPC_TIMEOUT = 10
 
 
 # -- pure decisions --------------------------------------------------------
@@ -244,8 +247,10 @@ class ComputeManager(object):
         if host == self.host:
             return self.driver.get_power_state(instance)
         try:
+            # A short question: settling is retried at every report.
             return self.compute_rpcapi.get_instance_power_state(
-                ctxt, host, instance.uuid, timeout=self._rpc_timeout)
+                ctxt, host, instance.uuid,
+                timeout=min(self._rpc_timeout, SETTLE_RPC_TIMEOUT))
         except Exception as exc:
             LOG.warning('Cannot ask %s about instance %s: %s', host,
                         instance.uuid, exc)
