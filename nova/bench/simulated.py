@@ -85,16 +85,10 @@ def _mode(flags):
 def guest_stop(job, outcome):
     """Seconds the guest could not run, from the model.
 
-    The model counts the final switch-over into ``guest_stopped_time``
-    only for a guest that was running: for a guest paused to force
-    completion it counts the pause but not the final copy that follows,
-    although the guest stays stopped through it. Add it back.
+    The model counts pauses, the post-copy switch and the final copy
+    (also for a guest paused to force completion).
     """
-    stop = job.guest_stopped_time
-    if (outcome == metrics.OUTCOME_COMPLETED and job.guest_paused and
-            job.postcopy_started_at is None):
-        stop += job.downtime
-    return stop
+    return job.guest_stopped_time
 
 
 def _timeline(job, state):

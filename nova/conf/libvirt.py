@@ -272,8 +272,9 @@ begins in ordinary pre-copy. The driver switches it to post-copy:
 
 * automatically, as soon as pre-copy cannot finish: from the second memory
   pass on, when a pass sets out to send less than 10% less data than the
-  previous pass did, or when libvirt reports a memory dirty rate at or above
-  the transfer rate;
+  previous pass did, or when libvirt reports a memory dirty rate of 90% of
+  the transfer rate or more (which means the same: each pass re-sends what
+  the guest dirtied during the last one);
 * when an operator calls the ``live-migration-force-complete`` API;
 * at ``live_migration_completion_timeout`` or
   ``live_migration_progress_timeout`` when

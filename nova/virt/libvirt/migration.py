@@ -146,6 +146,9 @@ class ProgressTracker(object):
     last_dirty_bps: float = 0.0
     last_sample_at: float = 0.0
     last_remaining: int = 0
+    pass_start_known: bool = True
+    current_pass_known: bool = True
+    previous_pass_known: bool = True
 
     def observe(self, now, iteration, remaining, dirty_bps=0, bps=0):
         """Record one sample. Returns True when a new pass began.
@@ -165,6 +168,11 @@ class ProgressTracker(object):
             self.previous_pass_start = self.pass_start
             self.pass_start = int(remaining + max(bps, 0) * (now - began))
             self.pass_started_at = began
+            # Several passes between two samples: where the current one
+            # began is unknown, so its size must not be compared.
+            self.pass_start_known = iteration - self.iteration <= 1
+            self.previous_pass_known = self.current_pass_known
+            self.current_pass_known = self.pass_start_known
         else:
             self.pass_start = max(self.pass_start, remaining)
         self.iteration = max(iteration, self.iteration)
@@ -195,8 +203,14 @@ class ProgressTracker(object):
         return max(now - self.last_progress_at, 0.0)
 
     def pass_shrink(self):
-        """Fraction by which the current pass shrank against the previous."""
+        """Fraction by which the current pass shrank against the previous.
+
+        None when either pass's size is unknown (several passes went by
+        between two samples).
+        """
         if self.iteration < 2 or self.previous_pass_start <= 0:
+            return None
+        if not (self.current_pass_known and self.previous_pass_known):
             return None
         return 1.0 - float(self.pass_start) / self.previous_pass_start
 
@@ -236,8 +250,11 @@ def should_switch_to_postcopy(info, tracker, postcopy_enabled,
 
     * the pass that just began sets out to send less than
       ``MIN_PASS_SHRINK`` less than the previous pass did;
-    * libvirt reports the guest dirtying memory at least as fast as the
-      migration transfers it, so no pass can be shorter than the last.
+    * libvirt reports the guest dirtying memory at ``1 - MIN_PASS_SHRINK``
+      (90%) of the transfer rate or more: a pass then sets out to send at
+      least 90% of what the pass before sent (the next pass is what the
+      guest dirtied meanwhile), so this is the same rule, read off the
+      rates. It also works when passes are shorter than the poll interval.
     """
     if not postcopy_enabled or postcopy_active:
         return None
@@ -252,7 +269,8 @@ def should_switch_to_postcopy(info, tracker, postcopy_enabled,
                                    tracker.previous_pass_start // MiB,
                                    int(MIN_PASS_SHRINK * 100)))
     dirty_bps = info.memory_dirty_bps
-    if info.memory_bps > 0 and dirty_bps >= info.memory_bps:
+    if (info.memory_bps > 0 and
+            dirty_bps >= (1.0 - MIN_PASS_SHRINK) * info.memory_bps):
         return ('guest dirties %d MiB/s, migration sends %d MiB/s' %
                 (dirty_bps // MiB, info.memory_bps // MiB))
     return None

@@ -172,6 +172,17 @@ class ProgressTrackerTestCase(testtools.TestCase):
         self.assertEqual(300, t.pass_start)
         self.assertAlmostEqual(10.0, t.pass_started_at)
 
+    def test_passes_skipped_between_samples_are_not_compared(self):
+        t = migration.ProgressTracker(started_at=0)
+        t.observe(0, 1, 1000, 0, 100)
+        t.observe(9.5, 1, 50, 0, 100)
+        t.observe(10.0, 4, 40, 0, 100)     # passes 2 and 3 went unseen
+        self.assertIsNone(t.pass_shrink())
+        t.observe(10.5, 5, 45, 0, 100)     # pass 4's size is unknown too
+        self.assertIsNone(t.pass_shrink())
+        t.observe(11.0, 6, 44, 0, 100)     # 5 -> 6 both seen whole
+        self.assertIsNotNone(t.pass_shrink())
+
     def test_pass_start_is_the_largest_sample_of_the_pass(self):
         t = migration.ProgressTracker(started_at=0)
         t.observe(0, 1, 100)
@@ -274,6 +285,16 @@ class PostcopySwitchTestCase(testtools.TestCase):
     def test_dirty_rate_without_page_size_assumes_4k(self):
         t = self._tracker(1000, 500)
         i = info(memory_dirty_rate=200 * MiB // 4096, memory_bps=100 * MiB)
+        self.assertIsNotNone(migration.should_switch_to_postcopy(
+            i, t, True, False))
+
+    def test_dirty_rate_just_below_ninety_percent_keeps_precopy(self):
+        t = self._tracker(1000, 500)
+        i = info(memory_dirty_rate=89 * MiB // 4096, memory_page_size=4096,
+                 memory_bps=100 * MiB)
+        self.assertIsNone(migration.should_switch_to_postcopy(
+            i, t, True, False))
+        i.memory_dirty_rate = 90 * MiB // 4096
         self.assertIsNotNone(migration.should_switch_to_postcopy(
             i, t, True, False))
 
