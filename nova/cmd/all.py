@@ -39,6 +39,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.api.openstack import app as api_app
+from nova import cmd
 from nova.cmd import api as api_cmd
 
 CONF = nova.conf.CONF
@@ -373,7 +374,7 @@ def main(argv=None):
     print('nova-all: compute API at %s/v2.1, identity at %s/identity; '
           'compute hosts: %s' % (aio.url, aio.url, hosts), flush=True)
     try:
-        api_cmd.wait_for_signal()
+        cmd.wait_for_signal()
     finally:
         aio.stop()
     return 0

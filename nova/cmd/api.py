@@ -11,13 +11,12 @@ clients can log in). The compute services are reached over ``[DEFAULT]
 transport_url`` and the database is ``[database] connection``.
 """
 
-import signal
 import sys
-import threading
 
 from oslo_log import log as logging
 
 import nova.conf
+from nova import cmd
 from nova.api.openstack import app as api_app
 from nova.api import wsgi_server
 
@@ -38,19 +37,6 @@ def serve(app, conf=CONF, name='nova-api'):
     return server.start()
 
 
-def wait_for_signal():
-    stopping = threading.Event()
-
-    def on_signal(signum, _frame):
-        LOG.info('Signal %d: stopping', signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stopping.wait(1.0):
-        pass
-
-
 def main(argv=None):
     parse_args(sys.argv[1:] if argv is None else argv)
     if CONF.api.auth_strategy == 'noauth2':
@@ -59,7 +45,7 @@ def main(argv=None):
     app = api_app.build_app(CONF)
     server = serve(app)
     print('nova-api: compute API at %s/v2.1' % server.url, flush=True)
-    wait_for_signal()
+    cmd.wait_for_signal()
     server.stop()
     return 0
 

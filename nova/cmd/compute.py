@@ -8,13 +8,12 @@ bus ``[DEFAULT] transport_url`` (``rabbit://...`` between processes: the
 default ``fake://`` only reaches services in the same process).
 """
 
-import signal
 import sys
-import threading
 
 from oslo_log import log as logging
 
 import nova.conf
+from nova import cmd
 from nova.compute import service as compute_service
 from nova import exception
 
@@ -39,16 +38,7 @@ def main(argv=None):
     except exception.DatabaseNotSynced as exc:
         LOG.error('%s', exc)
         return 1
-    stopping = threading.Event()
-
-    def on_signal(signum, _frame):
-        LOG.info('Signal %d: stopping', signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stopping.wait(1.0):
-        pass
+    cmd.wait_for_signal()
     service.stop()
     return 0
 
