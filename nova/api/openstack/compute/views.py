@@ -250,46 +250,45 @@ class Views(object):
 
     # -- migrations -----------------------------------------------------------
 
-    def server_migration(self, migration):
-        body = {
+    @staticmethod
+    def _migration_common(migration):
+        """Fields a server migration and an os-migrations entry share."""
+        return {
             'id': attr(migration, 'id'),
-            'server_uuid': attr(migration, 'instance_uuid'),
             'source_compute': attr(migration, 'source_compute'),
             'source_node': attr(migration, 'source_node'),
             'dest_compute': attr(migration, 'dest_compute'),
             'dest_node': attr(migration, 'dest_node'),
             'dest_host': attr(migration, 'dest_host', None),
             'status': attr(migration, 'status'),
+            'created_at': common.dbtime(attr(migration, 'created_at')),
+            'updated_at': common.dbtime(attr(migration, 'updated_at')),
+        }
+
+    def server_migration(self, migration):
+        body = self._migration_common(migration)
+        body.update({
+            'server_uuid': attr(migration, 'instance_uuid'),
             'memory_total_bytes': attr(migration, 'memory_total'),
             'memory_processed_bytes': attr(migration, 'memory_processed'),
             'memory_remaining_bytes': attr(migration, 'memory_remaining'),
             'disk_total_bytes': attr(migration, 'disk_total'),
             'disk_processed_bytes': attr(migration, 'disk_processed'),
             'disk_remaining_bytes': attr(migration, 'disk_remaining'),
-            'created_at': common.dbtime(attr(migration, 'created_at')),
-            'updated_at': common.dbtime(attr(migration, 'updated_at')),
-        }
+        })
         if self.req.is_version('2.59'):
             body['uuid'] = attr(migration, 'uuid')
         return body
 
     def migration(self, migration):
-        body = {
-            'id': attr(migration, 'id'),
+        body = self._migration_common(migration)
+        body.update({
             'instance_uuid': attr(migration, 'instance_uuid'),
-            'source_compute': attr(migration, 'source_compute'),
-            'source_node': attr(migration, 'source_node'),
-            'dest_compute': attr(migration, 'dest_compute'),
-            'dest_node': attr(migration, 'dest_node'),
-            'dest_host': attr(migration, 'dest_host', None),
-            'status': attr(migration, 'status'),
             'old_instance_type_id': attr(migration, 'old_instance_type_id',
                                          None),
             'new_instance_type_id': attr(migration, 'new_instance_type_id',
                                          None),
-            'created_at': common.dbtime(attr(migration, 'created_at')),
-            'updated_at': common.dbtime(attr(migration, 'updated_at')),
-        }
+        })
         if self.req.is_version('2.23'):
             mtype = attr(migration, 'migration_type')
             body['migration_type'] = mtype
