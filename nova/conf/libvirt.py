@@ -254,6 +254,22 @@ Related options:
 * ``live_migration_permit_post_copy``: when permitted, a stalled migration
   switches to post-copy automatically, usually long before this timeout.
 """),
+    cfg.IntOpt(
+        'live_migration_monitor_interval',
+        default=5,
+        min=1,
+        mutable=True,
+        help="""
+How often, in seconds, a running live migration's statistics are written
+out: the Migration record's memory and disk counters (what
+``nova server-migration-show`` reports), the instance's progress, and a
+progress line in the compute log.
+
+The monitor still polls libvirt twice a second and acts on what it sees at
+once; this only sets how often the numbers are saved. A status change (the
+switch to post-copy) is saved immediately. Lower values give fresher numbers
+in the API at the cost of more database writes per migration.
+"""),
     cfg.BoolOpt(
         'live_migration_permit_post_copy',
         default=False,

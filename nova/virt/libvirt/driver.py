@@ -29,9 +29,9 @@ from nova.virt.libvirt import migration_flags
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
-# How often the loop polls libvirt, and how often it writes stats out.
+# How often the loop polls libvirt ([libvirt] live_migration_monitor_interval
+# sets how often it writes stats out).
 MONITOR_POLL_INTERVAL = 0.5
-STATS_SAVE_INTERVAL = 5.0
 # How long a broken monitor waits for the cancelled operation to return.
 ABANDON_WAIT = 60.0
 
@@ -426,8 +426,9 @@ class LibvirtDriver(driver.ComputeDriver):
             mig.status = migration.STATUS_POSTCOPY
             state.postcopy_saved = True
             state.stats_saved_at = None     # save the new status now
+        interval = self._conf.libvirt.live_migration_monitor_interval
         if (state.stats_saved_at is None or
-                now - state.stats_saved_at >= STATS_SAVE_INTERVAL):
+                now - state.stats_saved_at >= interval):
             migration.save_stats(instance, mig, info)
             state.stats_saved_at = now
             LOG.info('Instance %s: %s', instance.uuid,

@@ -476,3 +476,29 @@ class DriverLifecycleTestCase(testtools.TestCase):
         self.assertEqual('a', res['hypervisor_hostname'])
         self.assertEqual(7002000, res['hypervisor_version'])
         self.assertEqual(4, res['vcpus'])
+
+
+class MonitorIntervalTestCase(testtools.TestCase):
+    """[libvirt] live_migration_monitor_interval sets how often stats land."""
+
+    def setUp(self):
+        super(MonitorIntervalTestCase, self).setUp()
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+
+    def saves(self, interval):
+        self.conf.config(group='libvirt',
+                         live_migration_monitor_interval=interval)
+        out = scenario.run(self.conf.conf, memory_mib=1024, dirty_mib_s=0,
+                           link_mib_s=100)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        # 'running' at start, stats saves, the final save, 'completed'.
+        return len(out.statuses) - 3
+
+    def test_interval_sets_the_number_of_saves(self):
+        # The job runs 10.44 s and is polled every 0.5 s.
+        self.assertEqual(3, self.saves(5))     # at 0, 5, 10 s
+        self.assertEqual(11, self.saves(1))    # at 0, 1, ... 10 s
+
+    def test_minimum_is_one_second(self):
+        self.assertRaises(ValueError, self.conf.config, group='libvirt',
+                          live_migration_monitor_interval=0)
