@@ -331,16 +331,17 @@ class LibvirtDriver(driver.ComputeDriver):
 
     @staticmethod
     def _save_final_stats(instance, migrate_data, state):
-        """Everything was sent: record it, whatever the last sample said."""
+        """Everything was sent: record it, whatever the last sample said.
+
+        A short migration may end before libvirt reported any totals (the
+        monitor's only sample fell in the set-up phase); the guest's RAM is
+        then the memory total.
+        """
         mig = migrate_data.migration if migrate_data else None
-        if mig is None or state.last_info is None:
+        if mig is None:
             return
-        info = dataclasses.replace(
-            state.last_info,
-            memory_processed=max(state.last_info.memory_processed,
-                                 state.last_info.memory_total),
-            memory_remaining=0, disk_remaining=0, data_remaining=0,
-            disk_processed=state.last_info.disk_total)
+        info = migration.completed_stats(state.last_info,
+                                         instance.memory_mb)
         migration.save_stats(instance, mig, info)
 
     def _live_migration_monitor(self, guest, instance, mig, active,

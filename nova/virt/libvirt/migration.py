@@ -355,6 +355,24 @@ def progress_summary(info, state, now):
                 max(state.downtime_step, 0)))
 
 
+def completed_stats(last_info, memory_mb):
+    """Job statistics of a completed migration, from its last sample.
+
+    Nothing remains; totals libvirt had not reported yet (a migration that
+    ended between the set-up phase and the next poll) are the guest's RAM.
+    """
+    last = last_info or libvirt_guest.JobInfo()
+    memory_total = last.memory_total or int(memory_mb or 0) * MiB
+    return dataclasses.replace(
+        last, type=libvirt_guest.JOB_COMPLETED,
+        memory_total=memory_total,
+        memory_processed=max(last.memory_processed, memory_total),
+        memory_remaining=0,
+        disk_processed=last.disk_total, disk_remaining=0,
+        data_total=last.data_total or memory_total + last.disk_total,
+        data_remaining=0)
+
+
 def save_stats(instance, migration, info):
     """Copy job statistics onto the Migration record and the instance."""
     for name, value in migration_stats(info).items():

@@ -385,6 +385,25 @@ class StatsTestCase(testtools.TestCase):
                          'dirtying 150 MiB/s, throttle 0%, allowed downtime '
                          'step 3', text)
 
+    def test_completed_stats_from_last_sample(self):
+        done = migration.completed_stats(info(
+            memory_total=100, memory_processed=150, memory_remaining=40,
+            disk_total=10, disk_processed=3, disk_remaining=7,
+            data_total=110, data_remaining=47), 512)
+        self.assertEqual((100, 150, 0, 10, 10, 0),
+                         tuple(getattr(done, f)
+                               for f in migration.STAT_FIELDS))
+        self.assertEqual(100, migration.progress_percent(done))
+
+    def test_completed_stats_before_any_totals(self):
+        # The only sample fell in libvirt's set-up phase, or none at all.
+        for last in (info(), None):
+            done = migration.completed_stats(last, 256)
+            self.assertEqual(256 * MiB, done.memory_total)
+            self.assertEqual(256 * MiB, done.memory_processed)
+            self.assertEqual(0, done.memory_remaining)
+            self.assertEqual(100, migration.progress_percent(done))
+
     def test_save_stats(self):
         class Rec(object):
             saved = 0
