@@ -58,10 +58,6 @@ class MigrationResult(object):
         return self.job_type == libvirt_guest.JOB_COMPLETED
 
 
-def host_version_int(version):
-    return libvirt_host.version_to_int(version)
-
-
 class LibvirtDriver(driver.ComputeDriver):
     """Nova's libvirt driver, reduced to what live migration needs."""
 
@@ -145,8 +141,7 @@ class LibvirtDriver(driver.ComputeDriver):
         return {
             'hypervisor_hostname': self._host.get_hostname(),
             'hypervisor_type': 'QEMU',
-            'hypervisor_version': host_version_int(
-                self._host.get_hypervisor_version()),
+            'hypervisor_version': conn.getVersion(),
             'vcpus': cpus, 'memory_mb': memory_mb, 'cpu_info': model,
             'virt_type': self._conf.libvirt.virt_type,
         }

@@ -142,11 +142,9 @@ class ProgressTracker(object):
     previous_pass_start: int = 0       # same, for the pass before
     progress_level: Optional[float] = None
     last_progress_at: Optional[float] = None
-    last_pending: float = 0.0
     last_dirty_bps: float = 0.0
     last_sample_at: float = 0.0
     last_remaining: int = 0
-    pass_start_known: bool = True
     current_pass_known: bool = True
     previous_pass_known: bool = True
 
@@ -170,9 +168,8 @@ class ProgressTracker(object):
             self.pass_started_at = began
             # Several passes between two samples: where the current one
             # began is unknown, so its size must not be compared.
-            self.pass_start_known = iteration - self.iteration <= 1
             self.previous_pass_known = self.current_pass_known
-            self.current_pass_known = self.pass_start_known
+            self.current_pass_known = iteration - self.iteration <= 1
         else:
             self.pass_start = max(self.pass_start, remaining)
         self.iteration = max(iteration, self.iteration)
@@ -188,7 +185,6 @@ class ProgressTracker(object):
             shrink = self.pass_shrink()
             if shrink is not None and shrink < MIN_PASS_SHRINK:
                 self.progress_level = pending
-        self.last_pending = pending
         self.last_dirty_bps = dirty_bps
         if (self.progress_level is None or
                 pending <= self.progress_level * (1.0 - MIN_PENDING_DROP)):
