@@ -439,7 +439,7 @@ class API(object):
                           vm_states=states.LIVE_MIGRATE_VM_STATES,
                           task_states=(states.MIGRATING,))
         mig = migration_obj.Migration.get_by_id_and_instance(
-            self.db, migration_id, uuid)
+            self.db, _migration_id(migration_id, uuid), uuid)
         if mig.status not in FORCE_COMPLETABLE_STATUSES:
             raise exception.InvalidMigrationState(
                 migration_id=mig.id, instance_uuid=uuid, state=mig.status,
@@ -462,7 +462,7 @@ class API(object):
         inst = self._get_instance(ctx, uuid)
         self._check_state(inst, method, task_states=(states.MIGRATING,))
         mig = migration_obj.Migration.get_by_id_and_instance(
-            self.db, migration_id, uuid)
+            self.db, _migration_id(migration_id, uuid), uuid)
         allowed = tuple(allowed_statuses or ABORTABLE_STATUSES)
         for _attempt in range(3):
             if mig.status not in allowed:
@@ -506,7 +506,7 @@ class API(object):
         """
         self._get_instance(ctx, uuid)
         mig = migration_obj.Migration.get_by_id_and_instance(
-            self.db, migration_id, uuid)
+            self.db, _migration_id(migration_id, uuid), uuid)
         if (mig.migration_type != LIVE_MIGRATION or
                 mig.status not in migration_obj.IN_PROGRESS):
             raise exception.InProgressMigrationNotFound(
@@ -533,6 +533,11 @@ class API(object):
 
 
 def _parse_time(value):
+    """A naive UTC datetime; Invalid (400) for what is none.
+
+    OverflowError too: 9999-12-31T23:59:59-01:00 parses but has no UTC
+    datetime.
+    """
     if isinstance(value, datetime.datetime):
         parsed = value
     else:
@@ -542,9 +547,33 @@ def _parse_time(value):
         except ValueError:
             raise exception.Invalid(reason='Invalid time %r' % value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(
-            tzinfo=None)
+        try:
+            parsed = parsed.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+        except OverflowError:
+            raise exception.Invalid(reason='Invalid time %r' % value)
     return parsed
+
+
+# Migration ids are SQL integers: 64-bit signed in every database we use.
+MAX_MIGRATION_ID = 2 ** 63 - 1
+
+
+def _migration_id(migration_id, instance_uuid):
+    """The integer id of a migration, as the REST path gave it.
+
+    MigrationNotFoundForInstance (404) for anything no row can have
+    (``abc``, ``-1``, 2**64): the database driver would raise on an id
+    out of its integer range (a 500) instead of finding nothing.
+    """
+    try:
+        value = int(str(migration_id).strip())
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= MAX_MIGRATION_ID:
+        raise exception.MigrationNotFoundForInstance(
+            migration_id=migration_id, instance_id=instance_uuid)
+    return value
 
 
 def check_schema(db):

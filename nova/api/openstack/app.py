@@ -11,6 +11,7 @@ URL space::
 
 import logging
 import time
+import urllib.parse
 
 import webob
 import webob.dec
@@ -49,9 +50,11 @@ class APIApplication(object):
     @webob.dec.wsgify(RequestClass=wsgi.Request)
     def __call__(self, req):
         started = time.monotonic()
-        resp = self._route(req)
+        resp = wsgi.undecodable_response(req.environ)
+        if resp is None:
+            resp = self._route(req)
         LOG.info('%s "%s %s" status: %s len: %s time: %.4f',
-                 req.remote_addr, req.method, req.path_qs,
+                 req.remote_addr, req.method, _logged_path(req),
                  resp.status_int, resp.content_length or 0,
                  time.monotonic() - started)
         return resp
@@ -76,6 +79,15 @@ class APIApplication(object):
             req.path_info_pop()
             return req.get_response(self.image)
         return wsgi.fault_response(404, 'The resource could not be found.')
+
+
+def _logged_path(req):
+    """The request's path and query as sent (still percent-encoded)."""
+    path = urllib.parse.quote(req.environ.get('SCRIPT_NAME', '') +
+                              req.environ.get('PATH_INFO', ''),
+                              safe="/:@!$&'()*+,;=-._~", encoding='latin-1')
+    query = req.environ.get('QUERY_STRING')
+    return '%s?%s' % (path, query) if query else path
 
 
 def build_app(conf, compute_api=None):

@@ -41,13 +41,17 @@ def dbtime(value):
 
 
 def parse_time_param(name, value):
+    """A naive UTC datetime from an ISO 8601 query value, else a 400.
+
+    OverflowError too: a valid time such as 9999-12-31T23:59:59-01:00
+    has no UTC datetime.
+    """
     try:
-        parsed = timeutils.parse_isotime(value)
-    except ValueError:
+        return _naive_utc(timeutils.parse_isotime(value))
+    except (ValueError, OverflowError):
         raise exception.ValidationError(
             detail="Invalid input for query parameters %s. Value: %s. "
                    "'%s' is not a 'date-time'" % (name, value, value))
-    return _naive_utc(parsed)
 
 
 def link(req, conf, *parts, **kwargs):

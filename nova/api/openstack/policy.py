@@ -6,6 +6,7 @@ message, e.g. ``Policy doesn't allow
 os_compute_api:os-migrate-server:migrate_live to be performed.``
 """
 
+import functools
 import threading
 
 from oslo_config import cfg
@@ -159,3 +160,23 @@ def authorize(context, action, target=None, fatal=True):
     if not allowed and fatal:
         raise exception.PolicyNotAuthorized(action=action)
     return allowed
+
+
+def authorizes(rule):
+    """Decorate a controller method: check ``rule`` before anything else.
+
+    Before body validation and before any lookup, so that a caller the
+    rule refuses learns nothing (not whether the server exists, not what
+    a valid body looks like) and always gets the same 403. The rule is
+    kept on the method (``policy_rule``) for the OpenAPI description. The
+    target is the caller's own project: for rules that do not depend on
+    the resource's owner (the admin-only ones).
+    """
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(self, req, *args, **kwargs):
+            authorize(req.context, rule)
+            return func(self, req, *args, **kwargs)
+        wrapper.policy_rule = rule
+        return wrapper
+    return decorator

@@ -14,6 +14,7 @@ import jsonschema
 
 from nova.api.openstack import api_version
 from nova import exception
+from nova import hostnames
 
 # Boolean values Nova accepts in request bodies.
 BOOLEAN_VALUES = [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on',
@@ -23,15 +24,16 @@ BOOLEAN_VALUES = [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on',
 
 boolean = {'type': ['boolean', 'string'], 'enum': BOOLEAN_VALUES}
 
+# A compute host name (it may end up in a libvirt URI): RFC 1123, checked
+# by nova.hostnames.hostname_problem through the 'hostname' format below;
+# the pattern and maxLength say the same for readers of the OpenAPI
+# description and for request generators.
 hostname = {
-    'type': 'string', 'minLength': 1, 'maxLength': 255,
-    'pattern': '^[a-zA-Z0-9-._]*$',
+    'type': 'string', 'minLength': 1, 'maxLength': hostnames.MAX_LENGTH,
+    'format': 'hostname', 'pattern': hostnames.PATTERN,
 }
 
-hostname_or_null = {
-    'type': ['string', 'null'], 'minLength': 1, 'maxLength': 255,
-    'pattern': '^[a-zA-Z0-9-._]*$',
-}
+hostname_or_null = dict(hostname, type=['string', 'null'])
 
 name = {
     'type': 'string', 'minLength': 1, 'maxLength': 255,
@@ -59,6 +61,47 @@ def bool_from_string(value):
     return str(value).strip().lower() in TRUE_STRINGS
 
 
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks('hostname', raises=ValueError)
+def _check_hostname(value):
+    """Strings must be RFC 1123 host names.
+
+    Other types pass here: ``type`` checks them.
+    """
+    if not isinstance(value, str):
+        return True
+    problem = hostnames.hostname_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return True
+
+
+# How a format reads in a message.
+_FORMAT_NAMES = {'hostname': 'host name'}
+
+
+def _error_message(error):
+    """The reason part of the 400: a format error says what is wrong."""
+    if error.validator == 'format' and error.cause is not None:
+        return '%r is not a valid %s: %s' % (
+            error.instance,
+            _FORMAT_NAMES.get(error.validator_value, error.validator_value),
+            error.cause)
+    return error.message
+
+
+def _error_rank(error):
+    """Order of the errors: outermost first.
+
+    At one field a format error comes first (its reason is the clearest),
+    then the others by message, for a stable answer.
+    """
+    return (len(error.absolute_path), error.validator != 'format',
+            error.message)
+
+
 def validate(body, body_schema):
     """Raise ValidationError (400) naming the first bad field, as Nova does.
 
@@ -66,18 +109,18 @@ def validate(body, body_schema):
     <value>. <reason>``, where <field> is the innermost key at fault (for
     a missing key: the object that lacks it, the reason names the key).
     """
-    validator = jsonschema.Draft4Validator(body_schema)
-    errors = sorted(validator.iter_errors(body),
-                    key=lambda e: (len(e.absolute_path), e.message))
+    validator = jsonschema.Draft4Validator(body_schema,
+                                           format_checker=FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(body), key=_error_rank)
     if not errors:
         return
     error = errors[0]
     path = list(error.absolute_path)
     if path:
         detail = ('Invalid input for field/attribute %s. Value: %s. %s'
-                  % (path[-1], error.instance, error.message))
+                  % (path[-1], error.instance, _error_message(error)))
     else:
-        detail = error.message
+        detail = _error_message(error)
     raise exception.ValidationError(detail=detail)
 
 

@@ -11,6 +11,7 @@ on the body's single key. Every error leaves as Nova's JSON fault body::
 import json
 import logging
 import re
+import urllib.parse
 import uuid
 
 import webob
@@ -72,6 +73,40 @@ class Request(webob.Request):
             return json.loads(self.body.decode('utf-8'))
         except (ValueError, UnicodeDecodeError) as exc:
             raise exception.MalformedRequestBody(reason=str(exc))
+        except RecursionError:
+            # json's decoder recurses once per nesting level.
+            raise exception.MalformedRequestBody(
+                reason='the JSON document is nested too deeply')
+
+
+def undecodable_part(environ):
+    """'path' or 'query string' when that part is not UTF-8, else None.
+
+    WSGI hands both over as latin-1 strings of the raw bytes (PEP 3333);
+    webob decodes them as UTF-8 when a controller reads them and raises
+    UnicodeDecodeError on bytes such as ``%ff``. Checking first turns that
+    into a 400 instead of a 500.
+    """
+    parts = (('PATH_INFO', 'path', False), ('SCRIPT_NAME', 'path', False),
+             ('QUERY_STRING', 'query string', True))
+    for key, what, quoted in parts:
+        raw = environ.get(key) or ''
+        try:
+            data = raw.encode('latin-1')
+            if quoted:
+                data = urllib.parse.unquote_to_bytes(data.replace(b'+', b' '))
+            data.decode('utf-8')
+        except UnicodeError:
+            return what
+    return None
+
+
+def undecodable_response(environ):
+    """The 400 for a request whose path or query is not UTF-8, or None."""
+    what = undecodable_part(environ)
+    if what is None:
+        return None
+    return fault_response(400, 'The request %s is not valid UTF-8.' % what)
 
 
 def fault_body(code, message):
@@ -199,6 +234,9 @@ class Router(object):
 
     @webob.dec.wsgify(RequestClass=Request)
     def __call__(self, req):
+        bad = undecodable_response(req.environ)
+        if bad is not None:
+            return bad
         headers = []
         if self.wants_version:
             try:

@@ -18,13 +18,12 @@ class FlavorsController(base.Controller):
         is_public = req.GET.get('is_public')
         if not req.context.is_admin or is_public in (None, 'true', 'True'):
             values = [(v, f) for v, f in values if v['is_public']]
-        min_ram = req.GET.get('minRam')
-        min_disk = req.GET.get('minDisk')
-        if min_ram and min_ram.isdigit():
-            values = [(v, f) for v, f in values if v['ram'] >= int(min_ram)]
-        if min_disk and min_disk.isdigit():
-            values = [(v, f) for v, f in values
-                      if v['disk'] >= int(min_disk)]
+        min_ram = _min_filter(req, 'minRam')
+        min_disk = _min_filter(req, 'minDisk')
+        if min_ram is not None:
+            values = [(v, f) for v, f in values if v['ram'] >= min_ram]
+        if min_disk is not None:
+            values = [(v, f) for v, f in values if v['disk'] >= min_disk]
         values.sort(key=lambda vf: (_sortable(vf[0]['id'])))
         return [f for _v, f in values]
 
@@ -46,6 +45,21 @@ class FlavorsController(base.Controller):
         if flavor is None:
             raise FlavorNotFound(flavor_id=flavor_id)
         return {'flavor': views.Views(req, self.conf).flavor_detail(flavor)}
+
+
+def _min_filter(req, name):
+    """The integer of a minRam/minDisk query parameter, None when absent.
+
+    Anything int() does not read (``abc``, ``²``) is Nova's 400.
+    """
+    value = req.GET.get(name)
+    if value is None or value == '':
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise exception.ValidationError(
+            detail='Invalid %s filter [%s]' % (name, value))
 
 
 def _sortable(flavor_id):

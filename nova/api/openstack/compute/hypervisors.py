@@ -17,12 +17,12 @@ class HypervisorNotFound(exception.NovaException):
 
 class HypervisorsController(base.Controller):
 
+    @policy.authorizes(policy.HYPERVISORS % 'list')
     def index(self, req):
-        self.authorize(req, policy.HYPERVISORS % 'list')
         return {'hypervisors': self._list(req, detail=False)}
 
+    @policy.authorizes(policy.HYPERVISORS % 'list-detail')
     def detail(self, req):
-        self.authorize(req, policy.HYPERVISORS % 'list-detail')
         return {'hypervisors': self._list(req, detail=True)}
 
     def _list(self, req, detail):
@@ -41,8 +41,8 @@ class HypervisorsController(base.Controller):
         return views.Views(req, self.conf).hypervisor(node, service, state,
                                                       detail)
 
+    @policy.authorizes(policy.HYPERVISORS % 'show')
     def show(self, req, hypervisor_id):
-        self.authorize(req, policy.HYPERVISORS % 'show')
         try:
             node = self.compute_api.get_hypervisor(req.context,
                                                    hypervisor_id)

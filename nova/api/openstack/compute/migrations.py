@@ -16,8 +16,8 @@ class MarkerNotFound(exception.NovaException):
 
 class MigrationsController(base.Controller):
 
+    @policy.authorizes(policy.MIGRATIONS_INDEX)
     def index(self, req):
-        self.authorize(req, policy.MIGRATIONS_INDEX)
         params = req.GET
         filters = {}
         for key in ('host', 'status', 'instance_uuid', 'source_compute',

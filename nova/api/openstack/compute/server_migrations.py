@@ -46,8 +46,8 @@ def _reraise(exc, action, server_id):
 class ServerMigrationsController(base.Controller):
 
     @wsgi.versioned('2.23')
+    @policy.authorizes(policy.SERVER_MIGRATIONS % 'index')
     def index(self, req, server_id):
-        self.authorize(req, policy.SERVER_MIGRATIONS % 'index')
         helpers.get_instance(self.compute_api, req.context, server_id)
         migrations = self.compute_api.list_server_migrations(req.context,
                                                              server_id)
@@ -56,8 +56,8 @@ class ServerMigrationsController(base.Controller):
                                if _in_progress_live(m)]}
 
     @wsgi.versioned('2.23')
+    @policy.authorizes(policy.SERVER_MIGRATIONS % 'show')
     def show(self, req, server_id, migration_id):
-        self.authorize(req, policy.SERVER_MIGRATIONS % 'show')
         helpers.get_instance(self.compute_api, req.context, server_id)
         migration = self.compute_api.get_server_migration(
             req.context, server_id, migration_id)
@@ -69,9 +69,9 @@ class ServerMigrationsController(base.Controller):
 
     @wsgi.versioned('2.22')
     @wsgi.response(202)
+    @policy.authorizes(policy.SERVER_MIGRATIONS % 'force_complete')
     @validation.schema(schema.force_complete)
     def force_complete(self, req, server_id, migration_id, body):
-        self.authorize(req, policy.SERVER_MIGRATIONS % 'force_complete')
         helpers.get_instance(self.compute_api, req.context, server_id)
         try:
             self.compute_api.live_migrate_force_complete(
@@ -82,8 +82,8 @@ class ServerMigrationsController(base.Controller):
 
     @wsgi.versioned('2.24')
     @wsgi.response(202)
+    @policy.authorizes(policy.SERVER_MIGRATIONS % 'delete')
     def delete(self, req, server_id, migration_id):
-        self.authorize(req, policy.SERVER_MIGRATIONS % 'delete')
         helpers.get_instance(self.compute_api, req.context, server_id)
         if not req.is_version('2.65'):
             # Before 2.65 only a running live migration can be aborted.

@@ -14,6 +14,7 @@ from nova.api.openstack import policy
 from nova.api.openstack import validation
 from nova.api.openstack import wsgi
 from nova import exception
+from nova import hostnames
 
 attr = common.attr
 
@@ -56,6 +57,36 @@ def _image_from_bdms(bdms, image_id):
                        'volumes.')
         image_id = image_id or bdm.get('uuid')
     return image_id
+
+
+# Servers one create request may make: this service has no quotas, and a
+# max_count of a billion would otherwise loop a billion times.
+MAX_SERVERS_PER_REQUEST = 10
+
+
+class TooManyInstances(exception.NovaException):
+    msg_fmt = ('Quota exceeded for instances: Requested %(requested)s, but '
+               'at most %(allowed)s servers are created by one request.')
+    code = 403
+
+
+def _server_count(min_count, max_count):
+    """How many servers a create makes, as Nova decides it under quota.
+
+    ``max_count`` defaults to ``min_count``; as many as allowed up to
+    ``max_count`` are made, and a ``min_count`` above what is allowed is
+    a 403 (Nova's TooManyInstances). The schema has checked both are
+    positive integers or strings of digits.
+    """
+    min_count = int(min_count)
+    max_count = min_count if max_count is None else int(max_count)
+    if min_count > max_count:
+        raise exception.ValidationError(
+            detail="min_count must be <= max_count")
+    if min_count > MAX_SERVERS_PER_REQUEST:
+        raise TooManyInstances(requested=min_count,
+                               allowed=MAX_SERVERS_PER_REQUEST)
+    return min(max_count, MAX_SERVERS_PER_REQUEST)
 
 
 def _created(instance):
@@ -241,12 +272,8 @@ class ServersController(base.Controller):
             raise exception.ValidationError(
                 detail='Missing imageRef attribute: this compute service '
                        'boots kernel+initrd images only, not volumes.')
-        min_count = int(server.get('min_count', 1))
-        max_count = int(server.get('max_count', min_count))
-        if min_count > max_count:
-            raise exception.ValidationError(
-                detail="min_count must be <= max_count")
-        count = max_count
+        count = _server_count(server.get('min_count', 1),
+                              server.get('max_count'))
         created = []
         for index in range(count):
             name = server['name'] if count == 1 else '%s-%d' % (
@@ -286,6 +313,13 @@ class ServersController(base.Controller):
         if req.is_version('2.74'):
             host = server.get('host') or host
             node = server.get('hypervisor_hostname') or node
+        for value in (host, node):
+            problem = value and hostnames.hostname_problem(value)
+            if problem:
+                raise exception.ValidationError(
+                    detail='Invalid input for field/attribute '
+                           'availability_zone. Value: %s. %r is not a '
+                           'valid host name: %s' % (zone, value, problem))
         if (host or node):
             self.authorize(req, policy.SERVERS % 'create:forced_host')
         if node and not host:
@@ -307,13 +341,13 @@ class ServersController(base.Controller):
     # -- os-migrateLive ------------------------------------------------------
 
     @wsgi.response(202)
+    @policy.authorizes(policy.MIGRATE_LIVE)
     @validation.schema(ms_schema.migrate_live, '2.1', '2.24')
     @validation.schema(ms_schema.migrate_live_v2_25, '2.25', '2.29')
     @validation.schema(ms_schema.migrate_live_v2_30, '2.30', '2.67')
     @validation.schema(ms_schema.migrate_live_v2_68, '2.68')
     def migrate_live(self, req, server_id, body):
         ctx = req.context
-        self.authorize(req, policy.MIGRATE_LIVE)
         args = body['os-migrateLive']
         host = args.get('host')
         block_migration = args['block_migration']

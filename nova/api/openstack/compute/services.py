@@ -11,8 +11,8 @@ attr = common.attr
 
 class ServicesController(base.Controller):
 
+    @policy.authorizes(policy.SERVICES_LIST)
     def index(self, req):
-        self.authorize(req, policy.SERVICES_LIST)
         services = self.compute_api.list_services(req.context)
         host = req.GET.get('host')
         binary = req.GET.get('binary')
