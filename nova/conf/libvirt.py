@@ -336,6 +336,35 @@ Related options:
   permitted and post-copy is available; auto-converge is then used only
   where post-copy is not (older hosts, tunnelled migrations).
 """),
+    cfg.IntOpt(
+        'live_migration_parallel_connections',
+        default=1,
+        min=1,
+        max=64,
+        help="""
+Number of network connections a live migration sends guest memory over.
+
+1 (the default) is the classic single stream. Above 1, the migration uses
+QEMU's multifd (``VIR_MIGRATE_PARALLEL`` with that many connections): each
+connection has its own sending thread, so a host whose single migration
+thread cannot fill the link (fast networks, TLS) moves memory faster. Each
+connection can keep a host CPU busy while the migration runs; plan for that
+CPU on both hosts. One connection per 10 Gbit/s of link is a sensible start.
+
+Requires libvirt 5.2.0 and QEMU 4.0.0 or newer on both hosts. Not used, with
+an INFO line saying why, when:
+
+* ``live_migration_tunnelled`` is set (libvirt cannot tunnel parallel
+  connections);
+* ``live_migration_permit_post_copy`` is set, post-copy is available, and
+  QEMU is older than 10.1.0, which cannot combine multifd with post-copy.
+  Post-copy is kept, because it is what lets a busy guest finish.
+
+Related options:
+
+* ``live_migration_bandwidth`` caps the migration as a whole, not each
+  connection.
+"""),
 ]
 
 ALL_OPTS = connection_opts + live_migration_opts

@@ -202,7 +202,13 @@ class LibvirtDriver(driver.ComputeDriver):
                                    migration_flags.MIN_QEMU_POSTCOPY),
             auto_converge_supported=has(
                 migration_flags.MIN_LIBVIRT_AUTO_CONVERGE,
-                migration_flags.MIN_QEMU_AUTO_CONVERGE))
+                migration_flags.MIN_QEMU_AUTO_CONVERGE),
+            parallel_connections=lvconf.live_migration_parallel_connections,
+            parallel_supported=has(migration_flags.MIN_LIBVIRT_PARALLEL,
+                                   migration_flags.MIN_QEMU_PARALLEL),
+            parallel_with_postcopy_supported=has(
+                migration_flags.MIN_LIBVIRT_PARALLEL,
+                migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY))
 
     # -- operator requests --------------------------------------------------
 
@@ -257,7 +263,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 target_connect_addr=addr)
         params = migration_flags.migrate_params(
             self._lv, addr, lvconf.live_migration_tunnelled,
-            lvconf.live_migration_bandwidth)
+            lvconf.live_migration_bandwidth, plan.parallel_connections)
         disk_bytes = migrate_data.disk_bytes if migrate_data else 0
         state = migration.MonitorState(
             data_gb=migration.guest_data_gb(instance.memory_mb, disk_bytes),

@@ -12,6 +12,10 @@ MIN_LIBVIRT_AUTO_CONVERGE = (1, 2, 3)
 MIN_QEMU_AUTO_CONVERGE = (1, 6, 0)
 MIN_LIBVIRT_POSTCOPY = (1, 3, 3)
 MIN_QEMU_POSTCOPY = (2, 5, 0)
+MIN_LIBVIRT_PARALLEL = (5, 2, 0)
+MIN_QEMU_PARALLEL = (4, 0, 0)
+# QEMU refuses the multifd and postcopy-ram capabilities together before.
+MIN_QEMU_PARALLEL_WITH_POSTCOPY = (10, 1, 0)
 
 
 @dataclasses.dataclass
@@ -20,16 +24,21 @@ class MigrationPlan(object):
     postcopy: bool
     auto_converge: bool
     notes: List[str]
+    parallel_connections: int = 1
 
 
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
                           permit_auto_converge, postcopy_supported,
-                          auto_converge_supported):
+                          auto_converge_supported, parallel_connections=1,
+                          parallel_supported=False,
+                          parallel_with_postcopy_supported=False):
     """Flags for migrateToURI3 and why the optional ones are (not) there.
 
     ``lv`` is the libvirt module (only its VIR_MIGRATE_* constants are
     read). Post-copy wins over auto-converge: throttling a guest that is
     about to be switched to post-copy would only slow it down for nothing.
+    It also wins over parallel connections where QEMU cannot combine them:
+    post-copy finishes any guest, more connections only finish some sooner.
     """
     flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
              lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
@@ -64,7 +73,35 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         else:
             auto_converge = True
             flags |= lv.VIR_MIGRATE_AUTO_CONVERGE
-    return MigrationPlan(flags, postcopy, auto_converge, notes)
+
+    connections = _parallel_connections(
+        parallel_connections, tunnelled, postcopy, parallel_supported,
+        parallel_with_postcopy_supported, notes)
+    if connections > 1:
+        flags |= lv.VIR_MIGRATE_PARALLEL
+    return MigrationPlan(flags, postcopy, auto_converge, notes, connections)
+
+
+def _parallel_connections(wanted, tunnelled, postcopy, supported,
+                          with_postcopy_supported, notes):
+    """How many connections the migration uses (1: no multifd)."""
+    if wanted <= 1:
+        return 1
+    why = None
+    if tunnelled:
+        why = ('live_migration_tunnelled is set and libvirt cannot tunnel '
+               'parallel connections')
+    elif not supported:
+        why = 'it needs libvirt >= %s and QEMU >= %s' % (
+            _v(MIN_LIBVIRT_PARALLEL), _v(MIN_QEMU_PARALLEL))
+    elif postcopy and not with_postcopy_supported:
+        why = ('post-copy is permitted and wins: QEMU < %s cannot combine '
+               'it with parallel connections'
+               % _v(MIN_QEMU_PARALLEL_WITH_POSTCOPY))
+    if why:
+        notes.append('%d parallel connections not used: %s' % (wanted, why))
+        return 1
+    return wanted
 
 
 def _v(version):
@@ -85,9 +122,13 @@ def destination_uri(dest_host, scheme=None, uri_template=None,
     return 'qemu+%s://%s/system' % (scheme or 'tcp', host)
 
 
-def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib):
+def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib,
+                   parallel_connections=1):
     """The typed parameters of migrateToURI3."""
     params = {}
+    if parallel_connections > 1:
+        params[lv.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS] = int(
+            parallel_connections)
     if target_connect_addr and not tunnelled:
         params[lv.VIR_MIGRATE_PARAM_URI] = 'tcp://%s' % target_connect_addr
     if bandwidth_mib:

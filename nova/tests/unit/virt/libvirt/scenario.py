@@ -50,7 +50,8 @@ class Outcome(object):
 def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         link_mib_s=100.0, setup_time=0.2, at=(), lib_version=9000000,
         hv_version=7002000, no_job_stats=False, dest='dest', phases=None,
-        cpu_bound=True, driver_hook=None, resident_mib=None):
+        cpu_bound=True, driver_hook=None, resident_mib=None,
+        per_stream_mib_s=0.0):
     """Migrate one guest.
 
     ``at`` is [(second after the job began, callable(ctx))].
@@ -58,7 +59,8 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
     hv = fakelibvirt.Hypervisors(lib_version=lib_version,
                                  hv_version=hv_version)
     hv.set_link(migration_model.Link(bandwidth=link_mib_s * MiB,
-                                     setup_time=setup_time))
+                                     setup_time=setup_time,
+                                     per_stream=per_stream_mib_s * MiB))
     hv.no_job_stats = no_job_stats
     for name in ('src', 'dest'):
         hv.add_host(name)

@@ -365,6 +365,39 @@ class MigrationScenarioTestCase(testtools.TestCase):
         self.assertEqual({'bandwidth': 50}, out.params)
         self.assertAlmostEqual(512 / 50.0 + 0.2, out.job.elapsed, delta=0.1)
 
+    def test_parallel_connections_fill_a_link_one_stream_cannot(self):
+        # One migration thread pushes 40 MiB/s over a 100 MiB/s link.
+        slow = self.run_scenario(memory_mib=512, per_stream_mib_s=40)
+        self.flags(live_migration_parallel_connections=4)
+        fast = self.run_scenario(memory_mib=512, per_stream_mib_s=40)
+        self.assertEqual({}, slow.params)
+        self.assertEqual({'parallel.connections': 4}, fast.params)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_PARALLEL, fast.flags)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, fast.job_type)
+        self.assertOnDestination(fast)
+        self.assertAlmostEqual(512 / 40.0 + 0.2, slow.job.elapsed, delta=0.1)
+        self.assertAlmostEqual(512 / 100.0 + 0.2, fast.job.elapsed,
+                               delta=0.1)
+
+    def test_parallel_connections_give_way_to_postcopy_on_old_qemu(self):
+        self.flags(live_migration_parallel_connections=4,
+                   live_migration_permit_post_copy=True)
+        out = self.run_scenario(memory_mib=512)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_POSTCOPY, out.flags)
+        self.assertEqual({}, out.params)
+        self.assertIn('4 parallel connections not used: post-copy is '
+                      'permitted and wins', self.log.output)
+
+    def test_parallel_connections_with_postcopy_on_qemu_10_1(self):
+        self.flags(live_migration_parallel_connections=2,
+                   live_migration_permit_post_copy=True)
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=150,
+                                hv_version=10001000)
+        self.assertEqual(BASE_FLAGS | C.VIR_MIGRATE_POSTCOPY |
+                         C.VIR_MIGRATE_PARALLEL, out.flags)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertTrue(out.actions('postcopy'))
+
     def test_legacy_job_info_still_completes(self):
         out = self.run_scenario(memory_mib=512, no_job_stats=True)
         self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)

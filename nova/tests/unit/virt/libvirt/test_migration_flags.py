@@ -65,6 +65,60 @@ class FlagsTestCase(testtools.TestCase):
         self.assertIn('libvirt >= 1.2.3 and QEMU >= 1.6.0', p.notes[0])
 
 
+class ParallelConnectionsTestCase(testtools.TestCase):
+
+    def test_one_connection_is_the_classic_stream(self):
+        p = plan(parallel_connections=1, parallel_supported=True)
+        self.assertEqual(BASE, p.flags)
+        self.assertEqual(1, p.parallel_connections)
+        self.assertEqual([], p.notes)
+
+    def test_parallel(self):
+        p = plan(parallel_connections=4, parallel_supported=True)
+        self.assertEqual(BASE | C.VIR_MIGRATE_PARALLEL, p.flags)
+        self.assertEqual(4, p.parallel_connections)
+
+    def test_unsupported_host(self):
+        p = plan(parallel_connections=4, parallel_supported=False)
+        self.assertEqual(BASE, p.flags)
+        self.assertEqual(1, p.parallel_connections)
+        self.assertEqual(['4 parallel connections not used: it needs '
+                          'libvirt >= 5.2.0 and QEMU >= 4.0.0'], p.notes)
+
+    def test_tunnelled(self):
+        p = plan(parallel_connections=4, parallel_supported=True,
+                 tunnelled=True)
+        self.assertFalse(p.flags & C.VIR_MIGRATE_PARALLEL)
+        self.assertIn('cannot tunnel parallel connections', p.notes[0])
+
+    def test_postcopy_wins_on_older_qemu(self):
+        p = plan(parallel_connections=4, parallel_supported=True,
+                 permit_postcopy=True,
+                 parallel_with_postcopy_supported=False)
+        self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, p.flags)
+        self.assertEqual(1, p.parallel_connections)
+        self.assertIn('QEMU < 10.1.0 cannot combine', p.notes[0])
+
+    def test_postcopy_and_parallel_on_new_qemu(self):
+        p = plan(parallel_connections=4, parallel_supported=True,
+                 permit_postcopy=True, parallel_with_postcopy_supported=True)
+        self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY |
+                         C.VIR_MIGRATE_PARALLEL, p.flags)
+        self.assertEqual(4, p.parallel_connections)
+
+    def test_postcopy_unavailable_keeps_parallel(self):
+        p = plan(parallel_connections=2, parallel_supported=True,
+                 permit_postcopy=True, postcopy_supported=False)
+        self.assertEqual(BASE | C.VIR_MIGRATE_PARALLEL, p.flags)
+        self.assertEqual(2, p.parallel_connections)
+
+    def test_params(self):
+        self.assertEqual({'parallel.connections': 4},
+                         migration_flags.migrate_params(C, None, False, 0, 4))
+        self.assertEqual({}, migration_flags.migrate_params(C, None, False,
+                                                            0, 1))
+
+
 class UriTestCase(testtools.TestCase):
 
     def test_default_scheme(self):
