@@ -154,6 +154,18 @@ def schema(body_schema, min_version=None, max_version=None):
     return decorator
 
 
+def query_params(allowed):
+    """Say which query parameters a method reads, without checking them.
+
+    For the OpenAPI description (``nova.api.openstack.openapi``); Nova
+    ignores unknown query parameters on these methods.
+    """
+    def decorator(func):
+        func.query_params = tuple(allowed)
+        return func
+    return decorator
+
+
 def query_schema(allowed, min_version=None):
     """Reject unknown query parameters (from min_version on) with a 400."""
     low = api_version.APIVersion(min_version) if min_version else None
@@ -172,5 +184,7 @@ def query_schema(allowed, min_version=None):
                                   ', '.join(req.GET.getall(unknown[0])),
                                   ', '.join(repr(u) for u in unknown)))
             return func(self, req, *args, **kwargs)
+        wrapper.query_params = tuple(allowed)
+        wrapper.query_strict_from = low
         return wrapper
     return decorator

@@ -224,6 +224,22 @@ class Router(object):
             self._by_template[template] = route
         return route
 
+    @property
+    def routes(self):
+        """(template, method, action name or None, handlers) in order.
+
+        What the router serves, for its OpenAPI description.
+        """
+        for route in self._routes:
+            for method in sorted(route.methods):
+                if method == 'POST' and route.actions:
+                    for name in sorted(route.actions):
+                        yield (route.template, method, name,
+                               list(route.actions[name]))
+                else:
+                    yield (route.template, method, None,
+                           list(route.methods[method]))
+
     def add(self, method, template, *handlers):
         self._route(template).methods.setdefault(method, []).extend(handlers)
 

@@ -2,7 +2,11 @@
 
 from nova.api.openstack.compute import base
 from nova.api.openstack.compute import views
+from nova.api.openstack import validation
 from nova import exception
+
+
+QUERY_PARAMS = ('is_public', 'minRam', 'minDisk')
 
 
 class FlavorNotFound(exception.NovaException):
@@ -27,10 +31,12 @@ class FlavorsController(base.Controller):
         values.sort(key=lambda vf: (_sortable(vf[0]['id'])))
         return [f for _v, f in values]
 
+    @validation.query_params(QUERY_PARAMS)
     def index(self, req):
         v = views.Views(req, self.conf)
         return {'flavors': [v.flavor_brief(f) for f in self._flavors(req)]}
 
+    @validation.query_params(QUERY_PARAMS)
     def detail(self, req):
         v = views.Views(req, self.conf)
         return {'flavors': [v.flavor_detail(f) for f in self._flavors(req)]}

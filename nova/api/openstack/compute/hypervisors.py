@@ -5,9 +5,12 @@ from nova.api.openstack.compute import base
 from nova.api.openstack.compute import helpers
 from nova.api.openstack.compute import views
 from nova.api.openstack import policy
+from nova.api.openstack import validation
 from nova import exception
 
 attr = common.attr
+
+QUERY_PARAMS = ('hypervisor_hostname_pattern',)
 
 
 class HypervisorNotFound(exception.NovaException):
@@ -17,10 +20,12 @@ class HypervisorNotFound(exception.NovaException):
 
 class HypervisorsController(base.Controller):
 
+    @validation.query_params(QUERY_PARAMS)
     @policy.authorizes(policy.HYPERVISORS % 'list')
     def index(self, req):
         return {'hypervisors': self._list(req, detail=False)}
 
+    @validation.query_params(QUERY_PARAMS)
     @policy.authorizes(policy.HYPERVISORS % 'list-detail')
     def detail(self, req):
         return {'hypervisors': self._list(req, detail=True)}

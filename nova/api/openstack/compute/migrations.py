@@ -4,9 +4,15 @@ from nova.api.openstack import common
 from nova.api.openstack.compute import base
 from nova.api.openstack.compute import views
 from nova.api.openstack import policy
+from nova.api.openstack import validation
 from nova import exception
 
 attr = common.attr
+
+# What GET /os-migrations reads (others are ignored, as in Nova < 2.80).
+QUERY_PARAMS = ('host', 'status', 'instance_uuid', 'source_compute',
+                'migration_type', 'changes-since', 'changes-before',
+                'limit', 'marker')
 
 
 class MarkerNotFound(exception.NovaException):
@@ -16,6 +22,7 @@ class MarkerNotFound(exception.NovaException):
 
 class MigrationsController(base.Controller):
 
+    @validation.query_params(QUERY_PARAMS)
     @policy.authorizes(policy.MIGRATIONS_INDEX)
     def index(self, req):
         params = req.GET

@@ -5,12 +5,14 @@ from nova.api.openstack.compute import base
 from nova.api.openstack.compute import helpers
 from nova.api.openstack.compute import views
 from nova.api.openstack import policy
+from nova.api.openstack import validation
 
 attr = common.attr
 
 
 class ServicesController(base.Controller):
 
+    @validation.query_params(('host', 'binary'))
     @policy.authorizes(policy.SERVICES_LIST)
     def index(self, req):
         services = self.compute_api.list_services(req.context)
