@@ -142,3 +142,48 @@ stop_host() {
     # Everything in the run dir is runtime state of the processes just stopped.
     find "$run" -mindepth 1 -delete 2>/dev/null || true
 }
+
+# host_keeper_ok HOST: the host's namespaces are held (keeper alive, in the
+# host's current network namespace) and its virtlogd runs: libvirtd alone
+# can be (re)started in place, keeping the host's running guests.
+host_keeper_ok() {
+    local host=$1 run kpid
+    run=$(host_run_dir "$host")
+    kpid=$(pid_from_file "$run/keeper.pid")
+    pid_matches "$kpid" "$(host_keeper_name "$host")" || return 1
+    pid_matches "$(pid_from_file "$run/virtlogd.pid")" virtlogd || return 1
+    netns_exists "$(host_netns "$host")" || return 1
+    [ "$(stat -L -c %i "/proc/$kpid/ns/net" 2>/dev/null)" = \
+      "$(stat -L -c %i "/run/netns/$(host_netns "$host")" 2>/dev/null)" ] || return 1
+}
+
+# libvirtd_running HOST: the libvirtd named in the host's pid file is alive.
+libvirtd_running() {
+    pid_matches "$(pid_from_file "$(host_run_dir "$1")/libvirtd.pid")" libvirtd
+}
+
+# start_libvirtd HOST [TIMEOUT_S]: start libvirtd inside the host's existing
+# namespaces (entered through the keeper), the way host-boot.sh does, and
+# wait until it answers.  A restarted libvirtd reconnects to the QEMU
+# processes of its domains, so the host's guests keep running.
+start_libvirtd() {
+    local host=$1 tmo=${2:-60} run kpid i=0
+    run=$(host_run_dir "$host")
+    host_keeper_ok "$host" || { warn "$host: no keeper to start libvirtd in"; return 1; }
+    if ! libvirtd_running "$host"; then
+        kpid=$(pid_from_file "$run/keeper.pid")
+        (
+            for fd in /proc/"$BASHPID"/fd/*; do
+                fd=${fd##*/}
+                case "$fd" in 0|1|2) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+            done
+            exec setsid nsenter -t "$kpid" -n -m -u -- \
+                libvirtd -d --listen -p /run/libvirt/libvirtd.pid
+        ) </dev/null >>"$(host_dir "$host")/boot.log" 2>&1
+    fi
+    until host_daemon_ok "$host"; do
+        i=$((i + 1))
+        [ "$i" -le $((tmo * 5)) ] || { warn "$host: libvirtd did not answer within $tmo s"; return 1; }
+        sleep 0.2
+    done
+}

@@ -365,6 +365,15 @@ host_needs_start() {
         log "$h: already running"
         return 1
     fi
+    # Only libvirtd died (a crash, or a fault drill): start it again in
+    # place; its guests keep running and it reconnects to them.
+    if [ "$CONFIG_CHANGED" = 0 ] && host_keeper_ok "$h" && ! libvirtd_running "$h"; then
+        log "$h: libvirtd is down; starting it again inside the running host"
+        if start_libvirtd "$h"; then
+            return 1
+        fi
+        warn "$h: could not restart libvirtd in place; restarting the host"
+    fi
     return 0
 }
 

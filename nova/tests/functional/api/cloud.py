@@ -39,10 +39,17 @@ def find_script(name):
 class NovaAll(object):
     """One nova-all process on the simulated hypervisors."""
 
-    def __init__(self, speed=10.0, link_mib_s=100.0, config=None):
+    def __init__(self, speed=10.0, link_mib_s=100.0, config=None,
+                 lab_env=None, state_dir=None):
+        """``lab_env``: the lab's env file: run on the real two-host lab
+        instead of the simulated hypervisors. ``state_dir``: reuse one
+        (a restarted nova-all keeps its database).
+        """
         self.speed = speed
         self.link_mib_s = link_mib_s
         self.config = config or {}
+        self.lab_env = lab_env
+        self.keep_state_dir = state_dir
         self.url = None
         self.process = None
         self.state_dir = None
@@ -59,16 +66,23 @@ class NovaAll(object):
             handle.write('\n'.join(lines) + '\n')
         return path
 
+    def _hypervisor_args(self):
+        if self.lab_env:
+            return ['--lab-env', self.lab_env]
+        return ['--fake-hypervisors', '--fake-speed', str(self.speed),
+                '--fake-link-mib-s', str(self.link_mib_s)]
+
     def start(self):
-        self.state_dir = tempfile.mkdtemp(prefix='nova-all-')
+        if self.state_dir is None:
+            self.state_dir = self.keep_state_dir or tempfile.mkdtemp(
+                prefix='nova-all-')
         self.log_path = os.path.join(self.state_dir, 'nova-all.log')
         conf = self._write_config()
         env = dict(os.environ, NOVA_STATE_PATH=self.state_dir,
                    PYTHONUNBUFFERED='1')
-        cmd = [sys.executable, '-m', 'nova.cmd.all', '--config-file', conf,
-               '--fake-hypervisors', '--fake-speed', str(self.speed),
-               '--fake-link-mib-s', str(self.link_mib_s), '--port', '0',
-               '--log-file', self.log_path]
+        cmd = ([sys.executable, '-m', 'nova.cmd.all', '--config-file', conf]
+               + self._hypervisor_args() +
+               ['--port', '0', '--log-file', self.log_path])
         self.process = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=env, text=True)
