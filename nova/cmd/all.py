@@ -250,6 +250,7 @@ class AllInOne(object):
                 'kernel': self.lab_env['NOVA_LAB_KERNEL'],
                 'initrd': self.lab_env['NOVA_LAB_INITRD'],
                 'cmdline': 'console=ttyS0'})
+        services = []
         for spec in self.specs:
             overrides = spec.overrides()
             if self.fake:
@@ -258,16 +259,41 @@ class AllInOne(object):
                 overrides['libvirt'].setdefault('virt_type', 'qemu')
             conf = compute_service.build_conf(overrides=overrides,
                                               base=self.conf)
-            service = compute_service.ComputeService(
+            services.append(compute_service.ComputeService(
                 conf=conf, driver=self._driver_for(spec, conf), db=self.db,
-                transport=self.transport)
-            service.start()
-            self.services.append(service)
+                transport=self.transport))
+        self._start_services(services)
         api = compute_api.API(db=self.db, conf=self.conf,
                               transport=self.transport)
         self.server = api_cmd.serve(api_app.build_app(self.conf, api),
                                     self.conf, name='nova-all-api')
         return self
+
+    def _start_services(self, services):
+        """Start the compute services side by side, not one after another.
+
+        A service settles, as it starts, the migrations a previous run of
+        this process left unfinished, and asks their destination where the
+        guest is. The destination is a service of this same process: started
+        one after another, the first one's question waits for a service
+        that starts only after it gave up (``SETTLE_RPC_TIMEOUT``), and the
+        API stays closed meanwhile.
+        """
+        from nova import utils
+        handles = [(service, utils.spawn(service.start))
+                   for service in services]
+        failed = None
+        for service, handle in handles:
+            try:
+                handle.wait()
+            except Exception as exc:
+                LOG.error('Compute service %s did not start: %s',
+                          service.host, exc)
+                failed = failed or exc
+                continue
+            self.services.append(service)
+        if failed is not None:
+            raise failed
 
     @property
     def url(self):
