@@ -8,6 +8,10 @@ Outputs (in ``--out``, default ``bench-results/``):
 * ``overhead.json`` / ``overhead.md``: the monitor's CPU cost;
 * ``run-info.json``: wall and CPU time of the matrix (the only output that
   changes from one run to the next).
+
+``nova-migration-bench lab`` (or ``--backend lab``) runs the smaller lab
+matrix on real QEMU instead, each run beside the model's prediction (see
+``nova.bench.labcli``).
 """
 
 import argparse
@@ -99,10 +103,13 @@ def parse_args(argv):
         prog='nova-migration-bench',
         description='Benchmark live-migration completion strategies '
                     'through the real driver code.')
-    parser.add_argument('--out', default='bench-results',
-                        help='output directory (default: %(default)s)')
+    parser.add_argument('--out', default=None,
+                        help='output directory (default: bench-results, '
+                             'bench-results/lab for the lab)')
     parser.add_argument('--backend', default='simulated',
-                        choices=['simulated'])
+                        choices=['simulated', 'lab'],
+                        help='lab: real QEMU on the two-host lab '
+                             '(tools/lab/setup.sh), beside the model')
     parser.add_argument('--jobs', type=int, default=0,
                         help='worker processes (default: one per CPU)')
     parser.add_argument('--quick', action='store_true',
@@ -113,7 +120,9 @@ def parse_args(argv):
                                  s.name for s in matrix.STRATEGIES))
     parser.add_argument('--workloads', default='',
                         help='comma-separated workload names to run, e.g. '
-                             '4GiB-x1.5-10Gbit (default: the whole matrix)')
+                             '4GiB-x1.5-10Gbit or, for the lab, '
+                             '256MiB-x1.5-32MiBps (default: the whole '
+                             'matrix)')
     parser.add_argument('--working-set', type=float,
                         default=matrix.DEFAULT_WORKING_SET,
                         help='share of RAM the guest rewrites '
@@ -131,6 +140,12 @@ def parse_args(argv):
                         help='also copy the summary, grid and the first '
                              'timeline workload\'s plots here (for '
                              'doc/source/admin/bench)')
+    parser.add_argument('--rerender', metavar='RUNS_PICKLE', default=None,
+                        help='lab: write the tables and plots again from '
+                             'the runs.pickle of an earlier run')
+    argv = list(argv)
+    if argv[:1] == ['lab']:
+        argv = argv[1:] + ['--backend', 'lab']
     return parser.parse_args(argv)
 
 
@@ -163,7 +178,11 @@ def main(argv=None):
 
 
 def _main(args):
-    out = args.out
+    if args.backend == 'lab':
+        from nova.bench import labcli
+        labcli.main(args)
+        return 0
+    out = args.out or 'bench-results'
     os.makedirs(out, exist_ok=True)
     doc_dir = args.doc_dir
     if doc_dir:

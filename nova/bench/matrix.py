@@ -93,6 +93,15 @@ class WorkloadSpec(object):
     adds nothing to send). ``phases`` overrides the steady ratio: a tuple
     of (until, dirty ratio) with ``until`` in floor times since the start.
     The guest is CPU-bound: auto-converge's throttle slows its dirtying.
+
+    Three fields describe guests and links that are not the simulated
+    matrix's (the lab's, see ``nova.bench.lab_matrix``): ``resident_mib``
+    is the part of RAM that is not zero pages (QEMU sends a zero page as a
+    few header bytes; None: all of it); ``link_gbit``, when set, is the
+    physical link and ``gbit`` only the rate cap (``options`` then sets
+    ``live_migration_bandwidth``; QEMU lifts the cap for the final copy and
+    post-copy); ``options`` are ``[libvirt]`` overrides that belong to the
+    set-up, not to a strategy (cap, timeouts).
     """
 
     ram_gib: float
@@ -101,6 +110,9 @@ class WorkloadSpec(object):
     working_set: float = DEFAULT_WORKING_SET
     phases: Optional[Tuple[Tuple[float, float], ...]] = None
     label: str = ''
+    resident_mib: Optional[float] = None
+    link_gbit: Optional[float] = None
+    options: Tuple[Tuple[str, object], ...] = ()
 
     @property
     def name(self):
@@ -126,6 +138,17 @@ class WorkloadSpec(object):
     def floor_s(self):
         """The physical floor: every byte of RAM sent once."""
         return self.ram_bytes / self.bandwidth
+
+    @property
+    def link_bandwidth(self):
+        """The physical link in bytes/s (the cap unless ``link_gbit``)."""
+        return (self.link_gbit or self.gbit) * GBIT_BYTES
+
+    @property
+    def resident_bytes(self):
+        if self.resident_mib is None:
+            return None
+        return int(self.resident_mib * MiB)
 
     @property
     def dirty_rate(self):

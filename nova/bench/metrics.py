@@ -18,6 +18,22 @@ OUTCOMES = (OUTCOME_COMPLETED, OUTCOME_ABORTED, OUTCOME_FAILED,
             OUTCOME_TIMEOUT)
 
 
+def classify(completed, abort_requested, hit_cap=False):
+    """The outcome of a migration, the same way on every backend.
+
+    ``abort_requested``: the monitor or an operator cancelled the job
+    (MonitorState.abort_requested); ``hit_cap``: the benchmark's own
+    safety cap cancelled it.
+    """
+    if completed:
+        return OUTCOME_COMPLETED
+    if hit_cap:
+        return OUTCOME_TIMEOUT
+    if abort_requested:
+        return OUTCOME_ABORTED
+    return OUTCOME_FAILED
+
+
 @dataclasses.dataclass
 class Observation(object):
     """What one migration did, as any backend can measure it.
@@ -25,14 +41,15 @@ class Observation(object):
     Times are seconds since the migration job began. ``guest_stop_s`` is
     how long the guest could not run (pauses, the final switch-over, the
     post-copy device-state switch); ``qemu_downtime_s`` is the downtime
-    QEMU reports for the final switch-over only.
+    QEMU reports for the final switch-over only. A real host does not
+    always say: either may be None (unknown), never a made-up 0.
     """
 
     outcome: str
     total_s: float
     sent_bytes: float
-    guest_stop_s: float
-    qemu_downtime_s: float
+    guest_stop_s: Optional[float]
+    qemu_downtime_s: Optional[float]
     throttle_cpu_s: float = 0.0
     max_throttle: int = 0
     postcopy_started_at: Optional[float] = None
@@ -65,9 +82,9 @@ class RunResult(object):
     total_s: float
     floor_s: float
     time_ratio: float
-    guest_stop_s: float
-    stop_ratio: float
-    qemu_downtime_ms: int
+    guest_stop_s: Optional[float]
+    stop_ratio: Optional[float]
+    qemu_downtime_ms: Optional[int]
     throttle_cpu_s: float
     max_throttle: int
     postcopy_s: Optional[float]
@@ -79,6 +96,11 @@ class RunResult(object):
     # Not in the tables: samples for the timeline plot, when asked for.
     timeline: Optional[dict] = dataclasses.field(default=None, repr=False,
                                                  compare=False)
+    # Not in the tables either: bytes sent (sent_ratio is rounded), for
+    # the lab-vs-model comparison.
+    sent_bytes: Optional[float] = dataclasses.field(default=None,
+                                                    repr=False,
+                                                    compare=False)
 
     @property
     def completed(self):
@@ -109,15 +131,18 @@ def compute(strategy_name, spec, obs, max_downtime_ms):
         total_s=_r(obs.total_s, 2), floor_s=_r(floor, 2),
         time_ratio=_r(obs.total_s / floor, 2),
         guest_stop_s=_r(obs.guest_stop_s),
-        stop_ratio=_r(obs.guest_stop_s * 1000.0 / max_downtime_ms, 2),
-        qemu_downtime_ms=int(round(obs.qemu_downtime_s * 1000)),
+        stop_ratio=None if obs.guest_stop_s is None else _r(
+            obs.guest_stop_s * 1000.0 / max_downtime_ms, 2),
+        qemu_downtime_ms=None if obs.qemu_downtime_s is None else int(
+            round(obs.qemu_downtime_s * 1000)),
         throttle_cpu_s=_r(obs.throttle_cpu_s, 1),
         max_throttle=int(obs.max_throttle),
         postcopy_s=_r(postcopy_s, 2),
         sent_ratio=_r(obs.sent_bytes / float(spec.ram_bytes), 2),
         first_action_s=_r(first[0], 1) if first else None,
         first_action=first[1] if first else '',
-        iterations=int(obs.iterations), polls=int(obs.polls))
+        iterations=int(obs.iterations), polls=int(obs.polls),
+        sent_bytes=obs.sent_bytes)
 
 
 # Columns of the per-strategy summary.
@@ -138,7 +163,8 @@ def summarise(strategy_name, results):
     runs = [r for r in results if r.strategy == strategy_name]
     done = [r for r in runs if r.completed]
     ratios = [r.time_ratio for r in done]
-    stops = [r.guest_stop_s for r in done]
+    stops = [r.guest_stop_s for r in done if r.guest_stop_s is not None]
+    stop_ratios = [r.stop_ratio for r in done if r.stop_ratio is not None]
     firsts = [r.first_action_s for r in runs if r.first_action_s is not None]
     return {
         'strategy': strategy_name,
@@ -150,8 +176,8 @@ def summarise(strategy_name, results):
         if ratios else None,
         'worst_time_ratio': _r(max(ratios), 2) if ratios else None,
         'worst_guest_stop_s': _r(max(stops), 3) if stops else None,
-        'worst_stop_ratio': _r(max(r.stop_ratio for r in done), 2)
-        if done else None,
+        'worst_stop_ratio': _r(max(stop_ratios), 2)
+        if stop_ratios else None,
         'median_first_action_s': _r(statistics.median(firsts), 1)
         if firsts else None,
         'throttle_cpu_s': _r(sum(r.throttle_cpu_s for r in runs), 1),

@@ -50,12 +50,17 @@ def default_jobs():
 def run_matrix(backend, strategies, workloads, timeline_workloads=(),
                jobs=1, progress=None):
     """Results of every strategy on every workload, in matrix order."""
+    return run_pairs(backend, [(strategy, spec) for strategy in strategies
+                               for spec in workloads],
+                     timeline_workloads=timeline_workloads, jobs=jobs,
+                     progress=progress)
+
+
+def run_pairs(backend, pairs, timeline_workloads=(), jobs=1, progress=None):
+    """Results of (strategy, workload) pairs, in the order given."""
     timeline_names = set(timeline_workloads)
-    tasks = []
-    for strategy in strategies:
-        for spec in workloads:
-            tasks.append((len(tasks), strategy, spec,
-                          spec.name in timeline_names))
+    tasks = [(index, strategy, spec, spec.name in timeline_names)
+             for index, (strategy, spec) in enumerate(pairs)]
     results = [None] * len(tasks)
     done = 0
     if jobs <= 1 or not getattr(backend, 'parallel', False):

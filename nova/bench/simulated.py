@@ -82,13 +82,23 @@ def _mode(flags):
     return 'pre-copy'
 
 
-def guest_stop(job, outcome):
-    """Seconds the guest could not run, from the model.
+def observe(job, state, outcome, flags, polls=0):
+    """The Observation of one model job (``hv.migrations[-1][2]``).
 
-    The model counts pauses, the post-copy switch and the final copy
-    (also for a guest paused to force completion).
+    The model counts as guest stop time the pauses, the post-copy switch
+    and the final copy (also for a guest paused to force completion).
     """
-    return job.guest_stopped_time
+    samples = job.samples or []
+    return metrics.Observation(
+        outcome=outcome, total_s=job.elapsed, sent_bytes=job.sent,
+        guest_stop_s=job.guest_stopped_time,
+        qemu_downtime_s=(job.downtime if outcome ==
+                         metrics.OUTCOME_COMPLETED else 0.0),
+        throttle_cpu_s=job.throttle_cpu_seconds,
+        max_throttle=max([s.throttle for s in samples] or [0]),
+        postcopy_started_at=job.postcopy_started_at,
+        actions=tuple(state.actions), iterations=job.iteration,
+        polls=polls, mode=_mode(flags))
 
 
 def _timeline(job, state):
@@ -124,11 +134,12 @@ class SimulatedBackend(object):
                                   % (self.seed, strategy.name, spec.name)))
 
     def run(self, strategy, spec, timeline=False):
-        conf = make_conf(strategy.options)
+        # The set-up's options first: a strategy may override them.
+        conf = make_conf(tuple(spec.options) + tuple(strategy.options))
         lvconf = conf.libvirt
         clock = BenchClock()
         hv = fakelibvirt.Hypervisors(clock=clock)
-        hv.set_link(migration_model.Link(bandwidth=spec.bandwidth))
+        hv.set_link(migration_model.Link(bandwidth=spec.link_bandwidth))
         for name in ('src', 'dest'):
             hv.add_host(name)
         dom = hv.define_guest(
@@ -136,7 +147,8 @@ class SimulatedBackend(object):
             dirty_rate=spec.dirty_rate,
             working_set=spec.working_set_bytes or None,
             phases=spec.model_phases(), cpu_bound=True,
-            dom_uuid=self._uuid(strategy, spec))
+            dom_uuid=self._uuid(strategy, spec),
+            resident=spec.resident_bytes)
         clock.started = lambda: dom.job_begun
         host = libvirt_host.Host(hv.uri('src'), libvirt_module=hv.module,
                                  event_loop=False)
@@ -185,28 +197,12 @@ class SimulatedBackend(object):
             migrate_data=migrate_data_obj.LibvirtLiveMigrateData(
                 migration=mig))
         _src, _dest, job, flags, _params = hv.migrations[-1]
-        state = result.state
-        if result.job_type == libvirt_guest.JOB_COMPLETED:
-            outcome = metrics.OUTCOME_COMPLETED
-        elif hit_cap:
-            outcome = metrics.OUTCOME_TIMEOUT
-        elif state.abort_requested:
-            outcome = metrics.OUTCOME_ABORTED
-        else:
-            outcome = metrics.OUTCOME_FAILED
-        samples = job.samples or []
-        obs = metrics.Observation(
-            outcome=outcome, total_s=job.elapsed, sent_bytes=job.sent,
-            guest_stop_s=guest_stop(job, outcome),
-            qemu_downtime_s=(job.downtime if outcome ==
-                             metrics.OUTCOME_COMPLETED else 0.0),
-            throttle_cpu_s=job.throttle_cpu_seconds,
-            max_throttle=max([s.throttle for s in samples] or [0]),
-            postcopy_started_at=job.postcopy_started_at,
-            actions=tuple(state.actions), iterations=job.iteration,
-            polls=clock.sleeps, mode=_mode(flags))
+        outcome = metrics.classify(
+            result.job_type == libvirt_guest.JOB_COMPLETED,
+            result.state.abort_requested, bool(hit_cap))
+        obs = observe(job, result.state, outcome, flags, polls=clock.sleeps)
         row = metrics.compute(strategy.name, spec, obs,
                               lvconf.live_migration_downtime)
         if timeline:
-            row.timeline = _timeline(job, state)
+            row.timeline = _timeline(job, result.state)
         return row

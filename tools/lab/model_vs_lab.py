@@ -2,7 +2,9 @@
 
 Reads the JSON lines the functional tests write ($NOVA_LAB_RESULTS), runs
 each case through the same driver code on the simulated hypervisor with
-the same guest, caps and options, and prints a Markdown table.
+the same guest, caps and options, and prints a Markdown table: lab / model
+(ratio lab / model), the same cells as ``nova-migration-bench lab``
+(``nova.bench.compare``).
 
     NOVA_LAB_RESULTS=/tmp/lab.jsonl tox -e functional
     python tools/lab/model_vs_lab.py /tmp/lab.jsonl
@@ -13,8 +15,12 @@ import sys
 
 from oslo_config import cfg
 
+from nova.bench import compare
+from nova.bench import report
+from nova.bench import simulated
 import nova.conf
 from nova.tests.unit.virt.libvirt import scenario
+from nova.virt.libvirt import guest as libvirt_guest
 
 # The lab guests: 256 MiB RAM of which ~110 MiB is not zero pages (kernel,
 # initramfs, the program's area), the dirtier's area and rate, the caps and
@@ -57,6 +63,7 @@ CASES = {
 
 
 def model_figures(case):
+    """The model's figures (nova.bench.compare) for one functional case."""
     workload, options = CASES[case]
     conf = cfg.ConfigOpts()
     nova.conf.libvirt.register_opts(conf)
@@ -66,48 +73,32 @@ def model_figures(case):
     for name, value in options.items():
         conf.set_override(name, value, 'libvirt')
     out = scenario.run(conf, **workload)
-    job = out.job
-    return {
-        'outcome': {3: 'completed', 4: 'failed', 5: 'cancelled'}.get(
-            out.job_type, str(out.job_type)),
-        'job_s': round(job.elapsed, 1),
-        'bytes_mib': round(job.sent / scenario.MiB, 1),
-        'downtime_ms': (int(job.downtime * 1000)
-                        if out.job_type == 3 else None),
-        'max_throttle': max(s.throttle for s in job.samples),
-        'iterations': job.iteration,
-        'acted_at': [a[0] for a in out.state.actions],
-    }
+    # Outcomes by job type, as the functional tests record them.
+    outcome = libvirt_guest.JOB_TYPE_NAMES.get(out.job_type,
+                                               str(out.job_type))
+    return compare.from_observation(simulated.observe(
+        out.job, out.state, outcome, out.flags))
 
 
-def _ratio(lab, model):
-    if not lab or not model:
-        return ''
-    return '%.2f' % (float(model) / lab)
+def lab_figures(lab):
+    """Figures of one JSON line the functional tests wrote."""
+    return compare.figures(
+        lab['outcome'], lab['job_s'], lab['bytes_mib'] * compare.MiB,
+        lab['downtime_ms'], lab['max_throttle'], lab['actions'],
+        lab['iterations'])
 
 
 def main(argv):
     path = argv[1] if len(argv) > 1 else '/tmp/lab-results.jsonl'
     rows = [json.loads(line) for line in open(path) if line.strip()]
-    print('| case | outcome lab/model | job s lab/model (ratio) | MiB sent '
-          'lab/model (ratio) | downtime ms lab/model | max throttle '
-          'lab/model | passes lab/model | monitor acted at s lab/model |')
-    print('|---|---|---|---|---|---|---|---|')
+    table = []
     for lab in rows:
         if lab['case'] not in CASES:
             continue
-        model = model_figures(lab['case'])
-        print('| %s | %s / %s | %s / %s (%s) | %s / %s (%s) | %s / %s | '
-              '%s / %s | %s / %s | %s / %s |' % (
-                  lab['case'], lab['outcome'], model['outcome'],
-                  lab['job_s'], model['job_s'],
-                  _ratio(lab['job_s'], model['job_s']),
-                  lab['bytes_mib'], model['bytes_mib'],
-                  _ratio(lab['bytes_mib'], model['bytes_mib']),
-                  lab['downtime_ms'], model['downtime_ms'],
-                  lab['max_throttle'], model['max_throttle'],
-                  lab['iterations'], model['iterations'],
-                  [a[0] for a in lab['actions']], model['acted_at']))
+        table.append([lab['case']] + compare.pair_cells(
+            lab_figures(lab), model_figures(lab['case'])))
+    print(report.markdown_table(['case'] + compare.pair_headings(), table),
+          end='')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,333 @@
+"""The lab backend: the benchmark's runs on real QEMU, beside the model.
+
+Each run boots a guest on lab-a with ``LibvirtDriver.spawn`` (the guest
+program dirties its area at the workload's rate), live-migrates it to lab-b
+with ``LibvirtDriver.live_migration`` under the strategy's options (the
+real monitor loop and migration.py, on the real clock) and turns what the
+monitor sampled and what libvirt reports for the finished job into the
+same ``Observation`` the simulated backend makes. Then it runs the model
+on the same guest, cap and options (``SimulatedBackend``), so every real
+run has the model's prediction beside it (a ``LabRun``).
+
+Runs are serial (``parallel = False``): the lab has two cores and every
+guest keeps one of them busy. The caller holds the lab lock
+(``flock /var/tmp/nova-lab.lock``) for the whole matrix.
+
+The functions at the top read plain monitor samples and are unit-tested
+without the lab.
+"""
+
+import os
+import statistics
+import time
+import uuid
+
+from oslo_log import log as logging
+
+from nova.bench import compare
+from nova.bench import lab_matrix
+from nova.bench import labreport
+from nova.bench import metrics
+from nova.bench import simulated
+from nova import exception
+from nova.objects import instance as instance_obj
+from nova.objects import migrate_data as migrate_data_obj
+from nova.objects import migration as migration_obj
+from nova.tests.functional.libvirt import lab
+from nova import utils
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import migration
+
+LOG = logging.getLogger(__name__)
+PAGE = 4096
+
+
+# -- pure: monitor samples to figures ---------------------------------------
+
+def throttle_cpu_seconds(samples):
+    """Guest CPU taken by auto-converge: throttle % x seconds, per poll.
+
+    ``samples`` are the monitor's (seconds since start, JobInfo); each
+    throttle holds until the next sample.
+    """
+    total = 0.0
+    for (t0, info), (t1, _next) in zip(samples, samples[1:]):
+        total += info.auto_converge_throttle / 100.0 * (t1 - t0)
+    return total
+
+
+def first_action_at(actions, name):
+    for elapsed, action, _detail in actions:
+        if action == name:
+            return elapsed
+    return None
+
+
+def mode_of(postcopy_enabled, auto_converge_permitted):
+    """What the driver asked libvirt for (the flags' optional part).
+
+    Post-copy wins over auto-converge (migration_flags); the lab's libvirt
+    and QEMU support both.
+    """
+    if postcopy_enabled:
+        return 'post-copy'
+    if auto_converge_permitted:
+        return 'auto-converge'
+    return 'pre-copy'
+
+
+def lab_observation(outcome, samples, actions, ended_s, completed_info,
+                    paused, mode):
+    """The Observation of one real migration.
+
+    ``ended_s``: seconds from the monitor's first sample to the end of the
+    job (when the driver called back); ``completed_info``: libvirt's
+    statistics of the finished job on the destination (None when it has
+    none: after post-copy the lab's libvirt reports zeros, which count as
+    none). Without them the bytes are the last sample's, which misses what
+    QEMU sent after it (the post-copy rest, uncapped); the downtime is then
+    unknown (None).
+    """
+    if completed_info is not None and not completed_info.time_elapsed:
+        completed_info = None
+    processed = [info.memory_processed for _t, info in samples]
+    iterations = [info.memory_iteration for _t, info in samples]
+    if completed_info is not None:
+        total = completed_info.time_elapsed / 1000.0
+        sent = completed_info.memory_processed
+        downtime = completed_info.downtime / 1000.0
+        iterations.append(completed_info.memory_iteration)
+    else:
+        total = ended_s
+        sent = max(processed or [0])
+        downtime = None
+    stop = downtime
+    pause_at = first_action_at(actions, 'pause')
+    if paused and pause_at is not None:
+        # Paused to finish: the guest did not run from the pause to the
+        # end, the final copy included (the model counts it the same way).
+        stop = max(ended_s - pause_at, 0.0)
+    if outcome != metrics.OUTCOME_COMPLETED:
+        stop = None
+        downtime = None
+    return metrics.Observation(
+        outcome=outcome, total_s=total, sent_bytes=sent,
+        guest_stop_s=stop, qemu_downtime_s=downtime,
+        throttle_cpu_s=throttle_cpu_seconds(samples),
+        max_throttle=max([i.auto_converge_throttle for _t, i in samples]
+                         or [0]),
+        postcopy_started_at=first_action_at(actions, 'postcopy'),
+        actions=tuple(actions), iterations=max(iterations or [0]),
+        polls=len(samples), mode=mode)
+
+
+def downtime_at(ladder, elapsed):
+    """The allowed downtime (ms) of the ladder at ``elapsed`` seconds."""
+    allowed = 0
+    for at, ms in ladder:
+        if elapsed >= at:
+            allowed = ms
+    return allowed
+
+
+def lab_timeline(samples, actions, ladder):
+    """Timeline-plot samples (as the simulated backend makes them)."""
+    def dirty(info):
+        return info.memory_dirty_rate * (info.memory_page_size or PAGE)
+    t = [s for s, _i in samples]
+    return {
+        't': t,
+        'remaining': [i.memory_remaining for _s, i in samples],
+        'dirty_rate': [dirty(i) for _s, i in samples],
+        'throttle': [i.auto_converge_throttle for _s, i in samples],
+        'downtime_ms': [downtime_at(ladder, s) for s in t],
+        'phase': ['' for _s in t],
+        'postcopy_at': first_action_at(actions, 'postcopy'),
+        'actions': list(actions),
+    }
+
+
+def guest_rate(reports):
+    """The guest program's dirty rate before the migration (MiB/s).
+
+    The median of its per-second reports, leaving out the first (it
+    covers the calibration and touching the area once).
+    """
+    rates = [r['rate'] for r in reports[1:]]
+    return round(statistics.median(rates), 1) if rates else None
+
+
+# -- the backend --------------------------------------------------------------
+
+class LabBackend(object):
+    """Runs (strategy, workload) pairs on the two-host lab."""
+
+    name = 'lab'
+    parallel = False
+
+    def __init__(self, env=None, model=None, boot_timeout=120.0,
+                 cap_extra=60.0):
+        self.env = env or lab.load_env()
+        self.a = lab.host_env(self.env, 'A')
+        self.b = lab.host_env(self.env, 'B')
+        self.image = lab.boot_image(self.env)
+        self.model = model or simulated.SimulatedBackend()
+        self.boot_timeout = boot_timeout
+        # Safety cap: a run still going this long after its completion
+        # timeout is cancelled and reported as 'timeout'.
+        self.cap_extra = cap_extra
+
+    def host_options(self):
+        return (('virt_type', self.env['NOVA_LAB_VIRT_TYPE']),
+                ('guest_console_dir', self.env['NOVA_LAB_SHARED_DIR']),
+                ('live_migration_scheme', 'tcp'))
+
+    def run(self, strategy, spec, timeline=False):
+        """A LabRun: the real run and the model's prediction of it."""
+        wall0 = time.monotonic()
+        try:
+            real, extras = self._run_real(strategy, spec, timeline)
+        except Exception as exc:
+            # A lab daemon restarted under us (other jobs share the lab):
+            # one more try before losing the whole matrix.
+            LOG.warning('Lab run %s on %s failed, retrying once: %s',
+                        strategy.name, spec.name, exc)
+            time.sleep(5)
+            wall0 = time.monotonic()
+            real, extras = self._run_real(strategy, spec, timeline)
+        extras['wall_s'] = round(time.monotonic() - wall0, 1)
+        predicted = self.model.run(strategy, spec, timeline=timeline)
+        return labreport.LabRun(
+            lab=real, model=predicted,
+            lab_figures=extras.pop('figures'),
+            model_figures=compare.from_result(predicted), **extras)
+
+    def _drivers(self, conf):
+        return tuple(libvirt_driver.LibvirtDriver(
+            host=libvirt_host.Host(host['uri']), conf=conf)
+            for host in (self.a, self.b))
+
+    def _run_real(self, strategy, spec, timeline):
+        conf = simulated.make_conf(self.host_options() + tuple(spec.options)
+                                   + tuple(strategy.options))
+        lvconf = conf.libvirt
+        src, dest = self._drivers(conf)
+        instance = instance_obj.Instance(
+            uuid=str(uuid.uuid4()), name=None, memory_mb=spec.memory_mib,
+            vcpus=1, metadata=lab_matrix.guest_metadata(spec))
+        instance.name = 'nova-bench-%s' % instance.uuid[:8]
+        console = os.path.join(self.env['NOVA_LAB_SHARED_DIR'],
+                               '%s.log' % instance.uuid)
+        try:
+            src.spawn(None, instance, self.image)
+            lab.wait_for(lambda: len(lab.console_reports(console)) >= 3,
+                         self.boot_timeout, what='the guest program')
+            rate = guest_rate(lab.console_reports(console))
+            result, ended = self._migrate(src, dest, instance, strategy,
+                                          spec, lvconf)
+            reports_after = self._reports_after(console)
+            completed = result.job_type == libvirt_guest.JOB_COMPLETED
+            info = None
+            if completed:
+                guest = dest.host.find_guest(instance.uuid)
+                info = guest and guest.get_completed_job_info()
+            state = result.state
+            started = state.started_at
+            ended_s = (ended - started) if started is not None else 0.0
+            outcome = metrics.classify(completed, state.abort_requested,
+                                       result.hit_cap)
+            obs = lab_observation(
+                outcome, list(state.samples), state.actions, ended_s, info,
+                state.paused_by_monitor,
+                mode_of(state.postcopy_enabled,
+                        lvconf.live_migration_permit_auto_converge))
+            row = metrics.compute(strategy.name, spec, obs,
+                                  lvconf.live_migration_downtime)
+            if timeline:
+                row.timeline = lab_timeline(
+                    list(state.samples), state.actions,
+                    migration.downtime_steps(
+                        state.data_gb, lvconf.live_migration_downtime,
+                        lvconf.live_migration_downtime_steps,
+                        lvconf.live_migration_downtime_delay))
+            problems = lab.console_problems(console)
+            bad = max([r['bad'] for r in reports_after] or [0])
+            extras = {
+                'figures': compare.from_observation(obs),
+                'guest_rate_mib_s': rate,
+                'guest_ok': (None if not reports_after
+                             else not problems and not bad),
+            }
+            return row, extras
+        finally:
+            for driver in (src, dest):
+                try:
+                    driver.destroy(None, instance)
+                except Exception:
+                    pass
+            if os.path.exists(console):
+                os.unlink(console)
+
+    def _migrate(self, src, dest, instance, strategy, spec, lvconf):
+        """Run the driver's live_migration; operator calls and the cap."""
+        mig = migration_obj.Migration(status='preparing',
+                                      source_compute='lab-a',
+                                      dest_compute='lab-b')
+        data = migrate_data_obj.LibvirtLiveMigrateData(
+            migration=mig, target_connect_addr=self.b['addr'])
+        ended = []
+
+        def post(context, inst, dest_host, block, migrate_data):
+            ended.append(time.monotonic())
+            dest.post_live_migration_at_destination(context, inst,
+                                                    migrate_data)
+
+        def recover(context, inst, dest_host, migrate_data,
+                    migration_status=None):
+            ended.append(time.monotonic())
+
+        handle = utils.spawn(src.live_migration, None, instance, 'lab-b',
+                             post, recover, migrate_data=data)
+        operator_at = None
+        if strategy.operator_force_complete_at is not None:
+            operator_at = strategy.operator_force_complete_at * spec.floor_s
+        cap = (migration.completion_timeout_seconds(
+            lvconf.live_migration_completion_timeout,
+            migration.guest_data_gb(spec.memory_mib)) + self.cap_extra)
+        hit_cap = False
+        while not handle.ready():
+            active = src.active_migration(instance.uuid)
+            state = active and active.state
+            if state is not None and state.started_at is not None:
+                elapsed = time.monotonic() - state.started_at
+                try:
+                    if operator_at is not None and elapsed >= operator_at:
+                        operator_at = None
+                        src.live_migration_force_complete(instance)
+                    if not hit_cap and elapsed >= cap:
+                        hit_cap = True
+                        src.live_migration_abort(instance)
+                except exception.NoActiveMigrationForInstance:
+                    pass
+            time.sleep(0.1)
+        result = handle.wait()
+        result.hit_cap = hit_cap
+        return result, (ended[0] if ended else time.monotonic())
+
+    @staticmethod
+    def _reports_after(console, timeout=5.0):
+        """Console reports written after the migration (the guest lives).
+
+        Waits for up to two new reports (the program prints every second);
+        an empty list when none came.
+        """
+        before = len(lab.console_reports(console))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reports = lab.console_reports(console)
+            if len(reports) >= before + 2:
+                return reports[before:]
+            time.sleep(0.25)
+        return lab.console_reports(console)[before:]

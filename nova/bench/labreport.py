@@ -1,0 +1,144 @@
+"""Tables of the lab matrix: every real run beside the model's prediction.
+
+A ``LabRun`` holds the real run and the model's run of the same guest, cap
+and options as benchmark rows (``metrics.RunResult``, so the lab gets the
+same per-run and per-strategy tables as the simulated matrix) and as
+figures for the comparison (``nova.bench.compare``). Everything here is a
+function of the runs alone: pure, tested without the lab.
+"""
+
+import dataclasses
+from typing import Any, Optional
+
+from nova.bench import compare
+from nova.bench import lab_matrix
+from nova.bench import metrics
+from nova.bench import report
+
+
+@dataclasses.dataclass
+class LabRun(object):
+    """One real migration and the model's prediction of it."""
+
+    lab: Any                        # metrics.RunResult, measured
+    model: Any                      # metrics.RunResult, predicted
+    lab_figures: dict
+    model_figures: dict
+    guest_rate_mib_s: Optional[float] = None   # what the program managed
+    guest_ok: Optional[bool] = None  # still counting, no lost writes
+    wall_s: Optional[float] = None   # boot + migration + clean-up
+
+    @property
+    def strategy(self):
+        return self.lab.strategy
+
+    @property
+    def workload(self):
+        return self.lab.workload
+
+    @property
+    def ratios(self):
+        return compare.pair_ratios(self.lab_figures, self.model_figures)
+
+
+def _spec_cells(run):
+    ram_mib = int(round(run.lab.ram_gib * 1024))
+    cap = int(round(run.lab.gbit * 1e9 / 8 / lab_matrix.MiB))
+    return ram_mib, cap, int(round(run.lab.dirty_ratio * cap))
+
+
+def _ok(value):
+    return {True: 'yes', False: 'NO', None: '?'}[value]
+
+
+def table_headings():
+    return (['strategy', 'RAM MiB', 'cap MiB/s',
+             'dirty MiB/s asked / guest'] + compare.pair_headings() +
+            ['guest ok'])
+
+
+def table_row(run):
+    """The Markdown row of one run: lab / model (ratio lab/model)."""
+    ram_mib, cap, dirty = _spec_cells(run)
+    rate = '-' if run.guest_rate_mib_s is None else '%g' % \
+        run.guest_rate_mib_s
+    return ([run.strategy, ram_mib, cap, '%d / %s' % (dirty, rate)] +
+            compare.pair_cells(run.lab_figures, run.model_figures) +
+            [_ok(run.guest_ok)])
+
+
+CSV_COLUMNS = (
+    ('strategy', 'workload', 'ram_mib', 'cap_mib_s', 'dirty_mib_s',
+     'guest_rate_mib_s') +
+    tuple('%s_%s' % (side, key) for key, _h, _r in compare.FIGURES
+          for side in ('lab', 'model')) +
+    ('lab_first_action_name', 'model_first_action_name') +
+    tuple('ratio_%s' % key for key, _h, has in compare.FIGURES if has) +
+    ('guest_ok', 'wall_s'))
+
+
+def csv_row(run):
+    ram_mib, cap, dirty = _spec_cells(run)
+    row = [run.strategy, run.workload, ram_mib, cap, dirty,
+           run.guest_rate_mib_s]
+    for key, _h, _r in compare.FIGURES:
+        name = 'first_action_s' if key == 'first_action' else key
+        row += [run.lab_figures.get(name), run.model_figures.get(name)]
+    row += [run.lab_figures['first_action'],
+            run.model_figures['first_action']]
+    ratios = run.ratios
+    row += [ratios[key] for key, _h, has in compare.FIGURES if has]
+    row += [run.guest_ok, run.wall_s]
+    return row
+
+
+def lab_csv(runs):
+    return report.csv_text(CSV_COLUMNS, [csv_row(r) for r in runs])
+
+
+def lab_markdown(runs):
+    return report.markdown_table(table_headings(),
+                                 [table_row(r) for r in runs])
+
+
+def agreement_markdown(runs):
+    """A few lines on how well the model predicted the runs."""
+    stats = compare.agreement([(r.lab_figures, r.model_figures)
+                               for r in runs])
+    lines = ['- same outcome: %d of %d runs' % (stats['same_outcome'],
+                                                stats['runs'])]
+    for key, what in (('time_s', 'time'), ('sent_mib', 'MiB sent')):
+        if stats[key]:
+            lines.append('- %s lab / model over those: median %g '
+                         '(%g to %g)' % ((what,) + stats[key]))
+    differ = ['%s on %s: lab %s, model %s' % (
+        r.strategy, r.workload, r.lab_figures['outcome'],
+        r.model_figures['outcome']) for r in runs
+        if r.lab_figures['outcome'] != r.model_figures['outcome']]
+    for line in differ:
+        lines.append('- outcome differs: %s' % line)
+    return '\n'.join(lines) + '\n'
+
+
+def results_markdown(runs, strategy_names, settings):
+    """The lab report: settings, lab vs model, then the usual tables."""
+    labs = [r.lab for r in runs]
+    models = [r.model for r in runs]
+    parts = ['# Live-migration completion benchmark: real QEMU (lab)\n\n']
+    parts.append('\n'.join('- %s: %s' % item for item in settings) + '\n')
+    parts.append('\n## Lab beside the model\n\n'
+                 'Each cell is lab / model; the ratio in brackets is lab / '
+                 'model (1 = the model predicted the lab exactly).\n\n')
+    parts.append(lab_markdown(runs))
+    parts.append('\n' + agreement_markdown(runs))
+    parts.append('\n## Summary per strategy, lab\n\n')
+    parts.append(report.summary_markdown(
+        metrics.summary_table(strategy_names, labs)))
+    parts.append('\n## Summary per strategy, model\n\n')
+    parts.append(report.summary_markdown(
+        metrics.summary_table(strategy_names, models)))
+    parts.append('\n## Every lab run\n\n')
+    parts.append(report.runs_markdown(labs))
+    parts.append('\n## Every model run\n\n')
+    parts.append(report.runs_markdown(models))
+    return ''.join(parts)
