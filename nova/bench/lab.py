@@ -31,8 +31,6 @@ from nova.bench import metrics
 from nova.bench import simulated
 from nova import exception
 from nova.objects import instance as instance_obj
-from nova.objects import migrate_data as migrate_data_obj
-from nova.objects import migration as migration_obj
 from nova.tests.functional.libvirt import lab
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
@@ -272,11 +270,7 @@ class LabBackend(object):
 
     def _migrate(self, src, dest, instance, strategy, spec, lvconf):
         """Run the driver's live_migration; operator calls and the cap."""
-        mig = migration_obj.Migration(status='preparing',
-                                      source_compute='lab-a',
-                                      dest_compute='lab-b')
-        data = migrate_data_obj.LibvirtLiveMigrateData(
-            migration=mig, target_connect_addr=self.b['addr'])
+        data = lab.migrate_data(self.b['addr'])
         ended = []
 
         def post(context, inst, dest_host, block, migrate_data):

@@ -124,8 +124,8 @@ def results_markdown(runs, strategy_names, settings):
     """The lab report: settings, lab vs model, then the usual tables."""
     labs = [r.lab for r in runs]
     models = [r.model for r in runs]
-    parts = ['# Live-migration completion benchmark: real QEMU (lab)\n\n']
-    parts.append('\n'.join('- %s: %s' % item for item in settings) + '\n')
+    parts = [report.title_and_settings(
+        'Live-migration completion benchmark: real QEMU (lab)', settings)]
     parts.append('\n## Lab beside the model\n\n'
                  'Each cell is lab / model; the ratio in brackets is lab / '
                  'model (1 = the model predicted the lab exactly).\n\n')

@@ -88,10 +88,16 @@ def runs_markdown(results):
                           [r.row() for r in results])
 
 
+def title_and_settings(title, settings):
+    """A report's heading and its settings as a Markdown list."""
+    lines = ['- %s: %s\n' % item for item in settings]
+    return '# %s\n\n' % title + ''.join(lines)
+
+
 def results_markdown(summary, results, settings):
     """The whole report: settings, summary, then every run."""
-    parts = ['# Live-migration completion benchmark\n']
-    parts.append('\n'.join('- %s: %s' % item for item in settings) + '\n')
+    parts = [title_and_settings('Live-migration completion benchmark',
+                                settings)]
     parts.append('\n## Summary per strategy\n\n'
                  'Time ratios and guest stops are over completed runs; '
                  '"floor" is RAM / link bandwidth.\n\n')

@@ -23,8 +23,6 @@ import testtools
 
 import nova.conf
 from nova.objects import instance as instance_obj
-from nova.objects import migrate_data as migrate_data_obj
-from nova.objects import migration as migration_obj
 from nova import utils
 from nova.tests.functional.libvirt import lab
 from nova.virt.libvirt import driver as libvirt_driver
@@ -43,12 +41,7 @@ class LabTestCase(testtools.TestCase):
 
     def setUp(self):
         super(LabTestCase, self).setUp()
-        try:
-            self.env = lab.load_env()
-        except lab.LabUnavailable as exc:
-            if os.environ.get('NOVA_LAB_REQUIRED'):
-                self.fail(str(exc))
-            self.skipTest(str(exc))
+        self.env = lab.env_for_test(self)
         self.a = lab.host_env(self.env, 'A')
         self.b = lab.host_env(self.env, 'B')
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
@@ -94,11 +87,8 @@ class LabTestCase(testtools.TestCase):
 
     def migrate(self, instance, during=None):
         """Live-migrate; ``during(instance)`` runs while it is in flight."""
-        mig = migration_obj.Migration(status='preparing',
-                                      source_compute='lab-a',
-                                      dest_compute='lab-b')
-        data = migrate_data_obj.LibvirtLiveMigrateData(
-            migration=mig, target_connect_addr=self.b['addr'])
+        data = lab.migrate_data(self.b['addr'])
+        mig = data.migration
         calls = []
 
         def post(context, inst, dest, block, migrate_data):
