@@ -70,13 +70,37 @@ class Request(webob.Request):
         if not self.body:
             return None
         try:
-            return json.loads(self.body.decode('utf-8'))
+            body = json.loads(self.body.decode('utf-8'))
         except (ValueError, UnicodeDecodeError) as exc:
             raise exception.MalformedRequestBody(reason=str(exc))
         except RecursionError:
             # json's decoder recurses once per nesting level.
             raise exception.MalformedRequestBody(
                 reason='the JSON document is nested too deeply')
+        if has_lone_surrogate(body):
+            # "\ud800" is valid JSON but no character: the database and
+            # every encoder after us would fail on it.
+            raise exception.MalformedRequestBody(
+                reason='a string holds a lone UTF-16 surrogate escape')
+        return body
+
+
+def has_lone_surrogate(value):
+    """True when a string in the JSON value ``value`` cannot be UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode('utf-8')
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def undecodable_part(environ):

@@ -108,6 +108,14 @@ class FiveHundredsTestCase(WorldTestCase):
                                  raw=b'[' * 100000 + b']' * 100000)
         self.assertFault(400, status, body, 'nested too deeply')
 
+    def test_lone_surrogate_in_body(self):
+        raw = ('{"server": {"name": "\\ud800x", "flavorRef": "1", '
+               '"networks": "none", "imageRef": "%s"}}'
+               % self.ids['image_id'][0]).encode('utf-8')
+        status, body = self.call('POST', '/v2.1/servers', raw=raw)
+        self.assertFault(400, status, body, 'lone UTF-16 surrogate')
+        self.assertEqual([], self.world.rpcapi.casts)
+
     def test_max_count_is_bounded(self):
         server = {'name': 'many', 'flavorRef': '1', 'networks': 'none',
                   'imageRef': self.ids['image_id'][0],
