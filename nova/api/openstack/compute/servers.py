@@ -78,6 +78,16 @@ def _server_count(min_count, max_count):
     a 403 (Nova's TooManyInstances). The schema has checked both are
     positive integers or strings of digits.
     """
+    counts = {'min_count': min_count}
+    if max_count is not None:
+        counts['max_count'] = max_count
+    for name, value in sorted(counts.items()):
+        # The schema's minimum covers integers only: "0" or "000" pass it.
+        if int(value) < 1:
+            raise exception.ValidationError(
+                detail='Invalid input for field/attribute %s. Value: %s. '
+                       '%s is less than the minimum of 1'
+                       % (name, value, int(value)))
     min_count = int(min_count)
     max_count = min_count if max_count is None else int(max_count)
     if min_count > max_count:

@@ -157,6 +157,11 @@ class Request(object):
                 return False
             if not (isinstance(body, dict) and list(body) == [op.action]):
                 return False
+            try:
+                json.dumps(body, ensure_ascii=False).encode('utf-8')
+            except UnicodeEncodeError:
+                # A lone surrogate: a malformed body, refused on reading.
+                return False
         return True
 
 

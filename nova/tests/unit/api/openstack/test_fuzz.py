@@ -145,6 +145,7 @@ class ProblemsTestCase(testtools.TestCase):
         # router answers before the policy check.
         for request in (_request(body=b'{"other": {}}'),
                         _request(body=b'not json'),
+                        _request(body=b'{"os-migrateLive": {"\\ud800": 1}}'),
                         _request(method='GET')):
             self.assertFalse(request.dispatches_to_operation())
             self.assertEqual([], fuzz.problems(request, 400, _fault(400)))

@@ -116,6 +116,18 @@ class FiveHundredsTestCase(WorldTestCase):
         self.assertFault(400, status, body, 'lone UTF-16 surrogate')
         self.assertEqual([], self.world.rpcapi.casts)
 
+    def test_zero_count_as_a_string(self):
+        # The schema's minimum of 1 applies to integers only.
+        server = {'name': 'none', 'flavorRef': '1', 'networks': 'none',
+                  'imageRef': self.ids['image_id'][0]}
+        for counts in ({'min_count': '00000'}, {'max_count': '0'},
+                       {'min_count': '0', 'max_count': '0'}):
+            status, body = self.call('POST', '/v2.1/servers',
+                                     {'server': dict(server, **counts)})
+            self.assertFault(400, status, body,
+                             'is less than the minimum of 1')
+        self.assertEqual([], self.world.rpcapi.casts)
+
     def test_max_count_is_bounded(self):
         server = {'name': 'many', 'flavorRef': '1', 'networks': 'none',
                   'imageRef': self.ids['image_id'][0],
