@@ -2,10 +2,13 @@
 eyes on libvirt, the database and the guest, a clock, and a clean lab
 afterwards.
 
-A drill runs ``nova-all --lab-env`` (the API and the lab-a and lab-b
-compute services, SQLite, in-process messaging) in a subprocess, drives it
-through the REST API like an operator, injects a fault with
-``faults``, and then checks three witnesses that must agree:
+The services under test are either one ``nova-all --lab-env`` (the API
+and the lab-a and lab-b compute services, SQLite, in-process messaging) in
+a subprocess, driven through the REST API like an operator
+(``DrillTestCase``), or one ``nova-compute`` process per host over
+RabbitMQ, when the fault is one service dying
+(``processes.ComputeProcessesDrillTestCase``). A drill injects a fault
+with ``faults`` and then checks three witnesses that must agree:
 
 * libvirt on each host: where the guest's domain is and its state;
 * the guest itself: the counter its program prints every second on the
@@ -51,12 +54,13 @@ def libvirt_state(uri, uuid):
         return '?'
     try:
         try:
-            dom = conn.lookupByUUIDString(uuid)
+            # Both calls: a domain leaving (end of a migration) may vanish
+            # between the look-up and the question.
+            state = conn.lookupByUUIDString(uuid).state()[0]
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
             return '?'
-        state = dom.state()[0]
         return {libvirt.VIR_DOMAIN_RUNNING: 'running',
                 libvirt.VIR_DOMAIN_PAUSED: 'paused',
                 libvirt.VIR_DOMAIN_SHUTOFF: 'shutoff',
@@ -108,14 +112,16 @@ class Stopwatch(object):
         return round(time.monotonic() - self.t0, 2)
 
 
-class DrillTestCase(testtools.TestCase):
-    """One nova-all on the lab per drill, and the lab restored after it."""
+class LabDrillTestCase(testtools.TestCase):
+    """The lab, its witnesses and the figures; subclasses run the services
+    (``self.db`` is their database) and say how to boot and migrate.
+    """
 
-    # nova.conf of the nova-all under test, per drill class.
+    # nova.conf settings of the services under test, per drill class.
     config = {}
 
     def setUp(self):
-        super(DrillTestCase, self).setUp()
+        super(LabDrillTestCase, self).setUp()
         try:
             self.env = lab.load_env()
         except lab.LabUnavailable as exc:
@@ -127,6 +133,10 @@ class DrillTestCase(testtools.TestCase):
         # Runs last: whatever the drill broke, the next test gets a lab.
         self.addCleanup(faults.restore, self.env)
         faults.restore(self.env)
+        self.servers = []
+
+    def service_config(self):
+        """nova.conf groups for the services: drill defaults + ``config``."""
         config = {'DEFAULT': {'report_interval': 2,
                               'service_down_time': 30,
                               'live_migration_rpc_timeout': 20},
@@ -134,27 +144,19 @@ class DrillTestCase(testtools.TestCase):
                               'live_migration_monitor_interval': 1}}
         for group, values in self.config.items():
             config.setdefault(group, {}).update(values)
-        self.cloud = LabCloud(config=config, lab_env=lab.env_path())
-        self.addCleanup(self.cloud.cleanup)
-        self.addCleanup(self._attach_log)
-        self.cloud.start()
-        self.db = db_api.Database('sqlite:///%s' % os.path.join(
-            self.cloud.state_dir, 'nova.sqlite'))
-        self.addCleanup(self.db.dispose)
-        self.wait_for(self._services_up, 60, what='both compute services')
-        self.servers = []
-        self.figures = {}
+        return config
 
-    def _attach_log(self):
-        self.addDetail('nova-all.log', testtools.content.text_content(
-            self.cloud.log()[-30000:]))
+    def boot(self, name, metadata, host='lab-a'):
+        raise NotImplementedError()
 
-    def _services_up(self):
-        status, body = self.cloud.rest('GET', '/v2.1/os-services')
-        if status != 200:
-            return False
-        up = {s['host'] for s in body['services'] if s['state'] == 'up'}
-        return {'lab-a', 'lab-b'} <= up
+    def live_migrate(self, uuid, host='lab-b'):
+        raise NotImplementedError()
+
+    def track(self, uuid):
+        """Remove the guest from the lab after the drill, whatever happens."""
+        self.servers.append(uuid)
+        self.addCleanup(destroy_everywhere, self.env, uuid)
+        return uuid
 
     # -- waiting ------------------------------------------------------------
 
@@ -167,24 +169,14 @@ class DrillTestCase(testtools.TestCase):
 
     # -- servers and migrations ----------------------------------------------
 
-    def boot(self, name, metadata, host='lab-a'):
-        """A server on ``host`` whose guest program reports on its console."""
-        status, body = self.cloud.rest('GET', '/v2.1/images',
-                                       version='2.1')
-        image = [i for i in body['images'] if i['name'] == 'lab-guest'][0]
-        status, body = self.cloud.rest('POST', '/v2.1/servers', {
-            'server': {'name': name, 'imageRef': image['id'],
-                       'flavorRef': '1', 'metadata': metadata,
-                       'networks': 'none',
-                       'host': host}}, version='2.74')
-        self.assertEqual(202, status, body)
-        uuid = body['server']['id']
-        self.servers.append(uuid)
-        self.addCleanup(destroy_everywhere, self.env, uuid)
-        return uuid
-
     def wait_booted(self, uuid):
-        self.cloud.wait_for_server(uuid, 'ACTIVE', timeout=60)
+        """Until the server is active and its guest program reports."""
+        def active():
+            inst = self.instance(uuid)
+            self.assertNotEqual('error', inst['vm_state'],
+                                inst['fault_message'])
+            return inst['vm_state'] == 'active' and inst['task_state'] is None
+        self.wait_for(active, 60, what='server %s active' % uuid)
         self.wait_for(lambda: len(self.reports(uuid)) >= 2, 120,
                       what='the guest program of %s to report' % uuid)
 
@@ -194,13 +186,6 @@ class DrillTestCase(testtools.TestCase):
 
     def reports(self, uuid):
         return lab.console_reports(self.console(uuid))
-
-    def live_migrate(self, uuid, host='lab-b'):
-        status, body = self.cloud.rest(
-            'POST', '/v2.1/servers/%s/action' % uuid,
-            {'os-migrateLive': {'host': host, 'block_migration': 'auto'}},
-            version='2.30')
-        self.assertEqual(202, status, body)
 
     def migration(self, uuid):
         """The server's (latest) Migration row, from the database."""
@@ -307,3 +292,49 @@ class DrillTestCase(testtools.TestCase):
                 handle.write(json.dumps(figures, sort_keys=True) + '\n')
         self.addDetail('figures', testtools.content.text_content(
             json.dumps(figures, sort_keys=True)))
+
+
+class DrillTestCase(LabDrillTestCase):
+    """The services are one ``nova-all --lab-env``; driven over REST."""
+
+    def setUp(self):
+        super(DrillTestCase, self).setUp()
+        self.cloud = LabCloud(config=self.service_config(),
+                              lab_env=lab.env_path())
+        self.addCleanup(self.cloud.cleanup)
+        self.addCleanup(self._attach_log)
+        self.cloud.start()
+        self.db = db_api.Database('sqlite:///%s' % os.path.join(
+            self.cloud.state_dir, 'nova.sqlite'))
+        self.addCleanup(self.db.dispose)
+        self.wait_for(self._services_up, 60, what='both compute services')
+
+    def _attach_log(self):
+        self.addDetail('nova-all.log', testtools.content.text_content(
+            self.cloud.log()[-30000:]))
+
+    def _services_up(self):
+        status, body = self.cloud.rest('GET', '/v2.1/os-services')
+        if status != 200:
+            return False
+        up = {s['host'] for s in body['services'] if s['state'] == 'up'}
+        return {'lab-a', 'lab-b'} <= up
+
+    def boot(self, name, metadata, host='lab-a'):
+        """A server on ``host`` (``nova boot --host``, microversion 2.74)."""
+        status, body = self.cloud.rest('GET', '/v2.1/images',
+                                       version='2.1')
+        image = [i for i in body['images'] if i['name'] == 'lab-guest'][0]
+        status, body = self.cloud.rest('POST', '/v2.1/servers', {
+            'server': {'name': name, 'imageRef': image['id'],
+                       'flavorRef': '1', 'metadata': metadata,
+                       'networks': 'none', 'host': host}}, version='2.74')
+        self.assertEqual(202, status, body)
+        return self.track(body['server']['id'])
+
+    def live_migrate(self, uuid, host='lab-b'):
+        status, body = self.cloud.rest(
+            'POST', '/v2.1/servers/%s/action' % uuid,
+            {'os-migrateLive': {'host': host, 'block_migration': 'auto'}},
+            version='2.30')
+        self.assertEqual(202, status, body)

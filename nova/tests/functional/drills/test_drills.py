@@ -22,6 +22,7 @@ import time
 from nova.objects import migration as migration_obj
 from nova.tests.functional.drills import base
 from nova.tests.functional.drills import faults
+from nova.tests.functional.drills import processes
 
 ENDED_BADLY = (migration_obj.FAILED, migration_obj.ERROR)
 
@@ -136,7 +137,7 @@ class ConcurrencyDrill(base.DrillTestCase):
             thread.start()
         for thread in threads:
             thread.join()
-        active_max = jobs_max = 0
+        active_max = jobs_max = queued_max = 0
         stuck_at = started + 240
         while True:
             rows = [self.migration(u) for u in uuids]
@@ -147,6 +148,8 @@ class ConcurrencyDrill(base.DrillTestCase):
                        if base.libvirt_state(self.uri['lab-b'], u) ==
                        'paused')     # an incoming guest waits paused
             active_max = max(active_max, len(active))
+            queued_max = max(queued_max, sum(
+                1 for r in rows if r['status'] == migration_obj.QUEUED))
             jobs_max = max(jobs_max, jobs)
             self.assertLessEqual(len(active), 1, rows)
             self.assertLessEqual(jobs, 1, 'incoming guests on lab-b')
@@ -158,6 +161,8 @@ class ConcurrencyDrill(base.DrillTestCase):
             time.sleep(0.2)
         wall = round(time.monotonic() - started, 1)
         self.assertEqual(1, active_max)
+        # The burst did contend: requests waited for the slot.
+        self.assertGreaterEqual(queued_max, 1)
         for uuid in uuids:
             self.assertGuestOn(uuid, 'lab-b', migration_obj.COMPLETED)
         self.write_figures({
@@ -165,6 +170,44 @@ class ConcurrencyDrill(base.DrillTestCase):
                      'max_concurrent_live_migrations = 1' % self.burst,
             'outcome': 'all completed, at most 1 at a time',
             'detect_s': None, 'recover_s': None, 'wall_s': wall,
+            'max_active': active_max, 'max_queued': queued_max,
             'guest_on': 'lab-b', 'migration_status': 'completed',
             'instance_host': 'lab-b', 'task_state': None,
             'virt_type': self.env['NOVA_LAB_VIRT_TYPE']})
+
+
+class SourceComputeRestartDrill(processes.ComputeProcessesDrillTestCase):
+    """Only the source's nova-compute dies; the migration goes on without
+    it, and the restarted service has to find out how it ended.
+    """
+
+    def test_source_compute_killed_migration_finishes_unwatched(self):
+        # A guest that converges: pre-copy finishes on its own.
+        uuid = self.boot('drill-source-compute',
+                         {'dirty_mib': '16', 'dirty_rate': '2'})
+        self.wait_booted(uuid)
+        self.live_migrate(uuid)
+        self.wait_copying(uuid, mib=4)
+        down = base.Stopwatch()
+        down.start()
+        self.kill_compute('lab-a')
+        # libvirt finishes the job with nobody watching; the records lag.
+        self.wait_for(lambda: self.running_on(uuid) == 'lab-b', 120,
+                      what='the unwatched migration to land on lab-b')
+        self.assertEqual(migration_obj.RUNNING,
+                         self.migration(uuid)['status'])
+        self.assertEqual('lab-a', self.instance(uuid)['host'])
+        down_s = down.read()
+        watch = base.Stopwatch()
+        watch.start()
+        self.start_compute('lab-a')
+        detect = self.wait_final(uuid, watch, 60)
+        self.assertEqual(migration_obj.COMPLETED,
+                         self.migration(uuid)['status'])
+        recover = self.wait_recovered(uuid, 'lab-b', watch)
+        self.assertGuestOn(uuid, 'lab-b', migration_obj.COMPLETED)
+        self.record('source nova-compute killed mid-migration, restarted '
+                    'after the job ended', uuid,
+                    'settled: completed, guest on the destination',
+                    detect, recover, down_s=down_s,
+                    note='times from the restart')
