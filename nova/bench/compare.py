@@ -21,7 +21,7 @@ FIGURES = (
     ('outcome', 'outcome', False),
     ('time_s', 'time (s)', True),
     ('sent_mib', 'MiB sent', True),
-    ('downtime_ms', 'downtime (ms)', True),
+    ('downtime_ms', 'guest stop (ms)', True),
     ('max_throttle', 'max throttle %', False),
     ('first_action', 'first action (s)', True),
     ('iterations', 'passes', False),
@@ -38,7 +38,9 @@ def figures(outcome, time_s, sent_bytes, downtime_ms, max_throttle,
 
     ``actions`` are the monitor's (elapsed, action, reason) tuples; the
     first one is the time to first corrective action. ``downtime_ms`` is
-    QEMU's figure for a completed migration, else None.
+    the downtime as the guest lives it: how long it could not run at the
+    end of a completed migration (QEMU's downtime; for a guest paused to
+    finish, from the pause to the end), else None.
     """
     first = actions[0] if actions else None
     return {
@@ -58,8 +60,8 @@ def from_observation(obs):
     """Figures of a backend's Observation (see nova.bench.metrics)."""
     downtime = None
     if (obs.outcome == metrics.OUTCOME_COMPLETED and
-            obs.qemu_downtime_s is not None):
-        downtime = obs.qemu_downtime_s * 1000.0
+            obs.guest_stop_s is not None):
+        downtime = obs.guest_stop_s * 1000.0
     return figures(obs.outcome, obs.total_s, obs.sent_bytes, downtime,
                    obs.max_throttle, obs.actions, obs.iterations)
 
@@ -72,8 +74,10 @@ def from_result(result):
     first = ()
     if result.first_action_s is not None:
         first = ((result.first_action_s, result.first_action, ''),)
-    return figures(result.outcome, result.total_s, sent,
-                   result.qemu_downtime_ms if result.completed else None,
+    stop = None
+    if result.completed and result.guest_stop_s is not None:
+        stop = result.guest_stop_s * 1000.0
+    return figures(result.outcome, result.total_s, sent, stop,
                    result.max_throttle, first, result.iterations)
 
 

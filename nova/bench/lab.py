@@ -76,20 +76,41 @@ def mode_of(postcopy_enabled, auto_converge_permitted):
     return 'pre-copy'
 
 
+def job_clock_lag(samples):
+    """Seconds the job had run when the monitor first saw it.
+
+    The monitor counts from its first sample, which comes up to one poll
+    interval after libvirt started the job; libvirt's own ``time_elapsed``
+    (and the model) count from the start of the job. Adding this lag puts
+    the monitor's times on the job's clock.
+    """
+    if not samples:
+        return 0.0
+    return samples[0][1].time_elapsed / 1000.0
+
+
 def lab_observation(outcome, samples, actions, ended_s, completed_info,
                     paused, mode):
-    """The Observation of one real migration.
+    """The Observation of one real migration, on the job's clock.
 
-    ``ended_s``: seconds from the monitor's first sample to the end of the
-    job (when the driver called back); ``completed_info``: libvirt's
-    statistics of the finished job on the destination (None when it has
-    none: after post-copy the lab's libvirt reports zeros, which count as
-    none). Without them the bytes are the last sample's, which misses what
-    QEMU sent after it (the post-copy rest, uncapped); the downtime is then
-    unknown (None).
+    ``samples`` and ``actions`` are the monitor's (times from its first
+    sample); ``ended_s``: from the first sample to the end of the job as
+    the driver saw it (its call back, up to a poll interval late);
+    ``completed_info``: libvirt's statistics of the finished job on the
+    destination (None when it has none: after post-copy the lab's libvirt
+    reports zeros, which count as none). Without them the bytes are the
+    last sample's, which misses what QEMU sent after it (the post-copy
+    rest, uncapped), and the downtime is unknown (None).
+
+    The guest stop is QEMU's downtime, or for a guest paused to finish,
+    the time from the pause to the end of the job (the model counts it the
+    same way).
     """
     if completed_info is not None and not completed_info.time_elapsed:
         completed_info = None
+    lag = job_clock_lag(samples)
+    actions = tuple((round(t + lag, 3), action, detail)
+                    for t, action, detail in actions)
     processed = [info.memory_processed for _t, info in samples]
     iterations = [info.memory_iteration for _t, info in samples]
     if completed_info is not None:
@@ -98,15 +119,13 @@ def lab_observation(outcome, samples, actions, ended_s, completed_info,
         downtime = completed_info.downtime / 1000.0
         iterations.append(completed_info.memory_iteration)
     else:
-        total = ended_s
+        total = ended_s + lag
         sent = max(processed or [0])
         downtime = None
     stop = downtime
     pause_at = first_action_at(actions, 'pause')
     if paused and pause_at is not None:
-        # Paused to finish: the guest did not run from the pause to the
-        # end, the final copy included (the model counts it the same way).
-        stop = max(ended_s - pause_at, 0.0)
+        stop = max(total - pause_at, 0.0)
     if outcome != metrics.OUTCOME_COMPLETED:
         stop = None
         downtime = None
@@ -117,7 +136,7 @@ def lab_observation(outcome, samples, actions, ended_s, completed_info,
         max_throttle=max([i.auto_converge_throttle for _t, i in samples]
                          or [0]),
         postcopy_started_at=first_action_at(actions, 'postcopy'),
-        actions=tuple(actions), iterations=max(iterations or [0]),
+        actions=actions, iterations=max(iterations or [0]),
         polls=len(samples), mode=mode)
 
 
@@ -131,19 +150,24 @@ def downtime_at(ladder, elapsed):
 
 
 def lab_timeline(samples, actions, ladder):
-    """Timeline-plot samples (as the simulated backend makes them)."""
+    """Timeline-plot samples (as the simulated backend makes them).
+
+    Times are on the job's clock (``job_clock_lag``), like the model's.
+    """
     def dirty(info):
         return info.memory_dirty_rate * (info.memory_page_size or PAGE)
-    t = [s for s, _i in samples]
+    lag = job_clock_lag(samples)
+    t = [s + lag for s, _i in samples]
+    shifted = [(a + lag, action, detail) for a, action, detail in actions]
     return {
         't': t,
         'remaining': [i.memory_remaining for _s, i in samples],
         'dirty_rate': [dirty(i) for _s, i in samples],
         'throttle': [i.auto_converge_throttle for _s, i in samples],
-        'downtime_ms': [downtime_at(ladder, s) for s in t],
+        'downtime_ms': [downtime_at(ladder, s - lag) for s in t],
         'phase': ['' for _s in t],
-        'postcopy_at': first_action_at(actions, 'postcopy'),
-        'actions': list(actions),
+        'postcopy_at': first_action_at(shifted, 'postcopy'),
+        'actions': shifted,
     }
 
 

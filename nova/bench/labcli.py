@@ -4,7 +4,8 @@ Outputs (in ``--out``, default ``bench-results/lab``):
 
 * ``results.md``: settings, every real run beside the model's prediction,
   the per-strategy summaries (lab and model) and every run of each;
-* ``lab-vs-model.csv``: the comparison, one row a run;
+* ``lab-vs-model.csv``: the comparison, one row a run, one column a
+  figure and side; ``table.csv``: the Markdown table's cells;
 * ``results.csv`` / ``model.csv`` / ``summary.csv``: the lab's and the
   model's runs and the lab's summary, as the simulated matrix writes them;
 * ``lab-vs-model.png`` and ``timeline-<workload>-<strategy>.png`` (lab
@@ -81,6 +82,8 @@ def write_tables(out, runs, strategy_names, items):
         f.write(labreport.results_markdown(runs, strategy_names, items))
     with open(os.path.join(out, 'lab-vs-model.csv'), 'w') as f:
         f.write(labreport.lab_csv(runs))
+    with open(os.path.join(out, 'table.csv'), 'w') as f:
+        f.write(labreport.table_csv(runs))
     with open(os.path.join(out, 'results.csv'), 'w') as f:
         f.write(report.runs_csv([r.lab for r in runs]))
     with open(os.path.join(out, 'model.csv'), 'w') as f:
@@ -125,8 +128,9 @@ def copy_to_doc(doc_dir, out, paths):
     if not doc_dir:
         return
     os.makedirs(doc_dir, exist_ok=True)
-    for name in ('results.md', 'lab-vs-model.csv', 'results.csv',
-                 'model.csv', 'summary.csv', 'run-info.json'):
+    for name in ('results.md', 'lab-vs-model.csv', 'table.csv',
+                 'results.csv', 'model.csv', 'summary.csv',
+                 'run-info.json'):
         if os.path.exists(os.path.join(out, name)):
             shutil.copy(os.path.join(out, name), doc_dir)
     for path in paths:

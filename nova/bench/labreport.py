@@ -96,6 +96,11 @@ def lab_csv(runs):
     return report.csv_text(CSV_COLUMNS, [csv_row(r) for r in runs])
 
 
+def table_csv(runs):
+    """The Markdown table's cells as CSV (for the docs' csv-table)."""
+    return report.csv_text(table_headings(), [table_row(r) for r in runs])
+
+
 def lab_markdown(runs):
     return report.markdown_table(table_headings(),
                                  [table_row(r) for r in runs])

@@ -137,8 +137,25 @@ class SamplesTestCase(testtools.TestCase):
         done = info(time_elapsed=6000, memory_processed=1, downtime=40)
         obs = lab.lab_observation(metrics.OUTCOME_COMPLETED, self.SAMPLES,
                                   actions, 6.5, done, True, 'pre-copy')
-        self.assertEqual(4.5, obs.guest_stop_s)
+        self.assertEqual(4.0, obs.guest_stop_s)
         self.assertEqual(0.04, obs.qemu_downtime_s)
+        self.assertEqual(4000, compare.from_observation(obs)['downtime_ms'])
+
+    def test_times_on_the_jobs_clock(self):
+        # The monitor first saw the job 0.4 s after libvirt started it.
+        samples = [(0.0, info(time_elapsed=400)),
+                   (0.5, info(time_elapsed=900))] + self.SAMPLES[2:]
+        actions = [(3.0, 'postcopy', 'x')]
+        obs = lab.lab_observation(metrics.OUTCOME_COMPLETED, samples,
+                                  actions, 5.0, None, False, 'post-copy')
+        self.assertEqual(0.4, lab.job_clock_lag(samples))
+        self.assertEqual(3.4, obs.postcopy_started_at)
+        self.assertEqual(((3.4, 'postcopy', 'x'),), obs.actions)
+        self.assertEqual(5.4, obs.total_s)
+        tl = lab.lab_timeline(samples, actions, [(0, 50), (3, 95)])
+        self.assertEqual([0.4, 0.9, 3.4, 3.9], tl['t'])
+        self.assertEqual([50, 50, 95, 95], tl['downtime_ms'])
+        self.assertEqual(3.4, tl['postcopy_at'])
 
     def test_aborted_has_no_downtime(self):
         actions = [(3.0, 'abort', 'completion timeout reached')]
@@ -195,6 +212,7 @@ class CompareTestCase(testtools.TestCase):
         self.assertEqual('8.2 / 6.1 (1.34)', cells['time_s'])
         self.assertEqual('200 / 250 (0.8)', cells['sent_mib'])
         self.assertEqual('- / 30', cells['downtime_ms'])
+        self.assertIn('guest stop', compare.pair_headings()[3])
         self.assertEqual('postcopy 6 / postcopy 6 (1)',
                          cells['first_action'])
         self.assertEqual(len(compare.FIGURES), len(compare.pair_headings()))
@@ -278,3 +296,9 @@ class LabReportTestCase(testtools.TestCase):
             self.assertIn(heading, text)
         self.assertIn('same outcome: 1 of 2 runs', text)
         self.assertIn('outcome differs: defaults', text)
+
+    def test_table_csv_has_the_markdown_cells(self):
+        rows = list(csv.reader(io.StringIO(labreport.table_csv([_run()]))))
+        self.assertEqual(labreport.table_headings(), rows[0])
+        self.assertEqual([str(c) for c in labreport.table_row(_run())],
+                         rows[1])
