@@ -40,6 +40,9 @@ MONITOR_HANDOVER_WAIT = 10.0
 # How long a restarted source waits for the destination's answer to "is
 # the guest there?" before trying again at the next report.
 SETTLE_RPC_TIMEOUT = 10
+# Nova's prefix for a reason the service set itself (and may clear).
+AUTO_DISABLE_PREFIX = 'AUTO: '
+HYPERVISOR_LOST = AUTO_DISABLE_PREFIX + 'Connection to libvirt lost'
 
 
 # -- pure decisions --------------------------------------------------------
@@ -126,6 +129,9 @@ class ComputeManager(object):
         self._jobs = {}
         self._unsettled = set()
         self.stopping = False
+        # Whether this manager disabled its service because the hypervisor
+        # did not answer (None: not known yet, e.g. left by a previous run).
+        self._auto_disabled = None
 
     @property
     def _rpc_timeout(self):
@@ -174,9 +180,46 @@ class ComputeManager(object):
         """Heartbeat, resources and any migration still to settle."""
         if self.service_id is not None:
             db_api.service_heartbeat(self.db, self.service_id)
-        self.update_available_resource(ctxt)
+        try:
+            self.update_available_resource(ctxt)
+        except Exception as exc:
+            self._hypervisor_lost(exc)
+            raise
+        self._hypervisor_back()
         if self._unsettled:
             self.settle_interrupted_migrations(ctxt)
+
+    def _hypervisor_lost(self, error):
+        """The hypervisor does not answer: stop taking new work, as Nova
+        does (the service still beats, so it would look usable: servers
+        built or migrated to it would fail).
+        """
+        if self.service_id is None or self._auto_disabled:
+            return
+        service = db_api.service_get(self.db, self.service_id)
+        if service['disabled']:
+            return                  # an operator's choice: leave it
+        reason = ('%s: %s' % (HYPERVISOR_LOST, error))[:255]
+        db_api.service_update(self.db, self.service_id,
+                              {'disabled': True, 'disabled_reason': reason})
+        self._auto_disabled = True
+        LOG.warning('Compute service %s disabled: %s', self.host, reason)
+
+    def _hypervisor_back(self):
+        """Enable the service again if it was disabled for a lost
+        hypervisor (never one an operator disabled).
+        """
+        if self.service_id is None or self._auto_disabled is False:
+            return
+        service = db_api.service_get(self.db, self.service_id)
+        if service['disabled'] and (service['disabled_reason'] or '') \
+                .startswith(HYPERVISOR_LOST):
+            db_api.service_update(self.db, self.service_id,
+                                  {'disabled': False,
+                                   'disabled_reason': None})
+            LOG.info('Compute service %s enabled again: the hypervisor '
+                     'answers', self.host)
+        self._auto_disabled = False
 
     def update_available_resource(self, ctxt=None):
         res = self.driver.get_available_resource()
