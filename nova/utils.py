@@ -111,8 +111,17 @@ def spawn_blocking(func, *args, **kwargs):
 
 
 def yield_now():
-    """Let other threads (or green threads) run."""
+    """Let other threads (or green threads) run.
+
+    Under eventlet a green sleep only switches green threads: the OS
+    threads of ``tpool`` (libvirt calls) still wait for the GIL, which a
+    busy loop on a virtual clock would hardly ever give up. A very short
+    real sleep hands it over.
+    """
     time.sleep(0)
+    if _eventlet_patched():
+        from eventlet import patcher
+        patcher.original('time').sleep(0.0002)
 
 
 class RealClock(object):

@@ -569,14 +569,28 @@ class ComputeManager(object):
 
     def _rollback_live_migration(self, ctxt, instance, dest, migrate_data,
                                  migration_status=migration_obj.ERROR):
-        """The guest stays here: the records say so."""
+        """The guest stays here: the records say so.
+
+        Unless a broken post-copy migration could not be resumed: the guest
+        is then split between the hosts, the server goes to ERROR and the
+        destination keeps its half (its rollback leaves a running guest).
+        """
         mig = migrate_data.migration
+        split = getattr(migrate_data, 'postcopy_unrecovered', False)
         instance.task_state = None
         instance.power_state = self._power_state(instance)
+        if split:
+            instance.vm_state = states.ERROR
         instance.save()
         self._cast_rollback_at_destination(ctxt, dest, instance, mig)
         mig.status = migration_status
         mig.save()
+        if split:
+            LOG.error('Instance %s: post-copy live migration to %s %s; the '
+                      'guest is split between %s and %s and needs an '
+                      'operator (see the driver\'s log line)', instance.uuid,
+                      dest, migration_status, self.host, dest)
+            return
         LOG.info('Instance %s: live migration to %s %s; the guest stays on '
                  '%s', instance.uuid, dest, migration_status, self.host)
 

@@ -313,6 +313,59 @@ Related options:
   post-copy is available, post-copy is used and auto-converge is not
   requested.
 """),
+    cfg.IntOpt(
+        'live_migration_postcopy_recovery_timeout',
+        default=600,
+        min=0,
+        mutable=True,
+        help="""
+How long, in seconds, the compute service keeps trying to resume a
+post-copy live migration whose network stream broke.
+
+When the connection between the hosts fails during post-copy, the guest
+cannot run on either host until the copy finishes: its vCPUs are on the
+destination, part of its memory on the source. The monitor then records the
+migration as ``running (post-copy paused)`` and tries to resume it
+(``VIR_MIGRATE_POSTCOPY_RESUME``) after 1, 2, 4, ... seconds, at most
+``live_migration_postcopy_resume_max_interval`` apart, until it completes or
+this time has passed. If it has not recovered by then, the migration is set
+to ``error`` and the server to ``ERROR``, an ERROR line in the compute log
+gives the command that resumes it by hand, and nothing is destroyed on
+either host.
+
+0 disables automatic recovery: a broken post-copy migration goes straight to
+``error`` with that log line.
+
+Requires libvirt 8.5.0 and QEMU 3.0.0 or newer; on older hosts a broken
+post-copy migration cannot be resumed and an INFO line says so at start-up.
+"""),
+    cfg.IntOpt(
+        'live_migration_postcopy_resume_max_interval',
+        default=30,
+        min=1,
+        mutable=True,
+        help="""
+Longest wait, in seconds, between two attempts to resume a broken post-copy
+live migration.
+
+Attempts start 1 second after the break and the wait doubles after each
+failed attempt up to this value.
+"""),
+    cfg.IntOpt(
+        'live_migration_postcopy_stall_timeout',
+        default=10,
+        min=0,
+        mutable=True,
+        help="""
+Seconds without any data moving after which a post-copy live migration is
+treated as broken and paused, so that recovery can start.
+
+A cut network does not break the connection at once: QEMU waits on a stalled
+stream, and libvirt only gives up on the destination when its keepalive
+times out (about 30 seconds with libvirt's defaults). Pausing the stream
+earlier (QEMU ``migrate-pause``) starts recovery sooner. 0 leaves detection
+to libvirt alone.
+"""),
     cfg.BoolOpt(
         'live_migration_permit_auto_converge',
         default=False,

@@ -21,3 +21,6 @@ class LibvirtLiveMigrateData(object):
     # Set by the source when it paused the guest to force completion: the
     # destination must resume it.
     paused_for_completion: bool = False
+    # Set by the source when a broken post-copy migration could not be
+    # resumed: the guest is split between the hosts and needs an operator.
+    postcopy_unrecovered: bool = False

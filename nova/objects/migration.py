@@ -10,13 +10,16 @@ QUEUED = 'queued'
 PREPARING = 'preparing'
 RUNNING = 'running'
 POSTCOPY = 'running (post-copy)'
+# The post-copy stream broke; the driver is trying to resume it.
+POSTCOPY_PAUSED = 'running (post-copy paused)'
 POST_MIGRATING = 'post-migrating'
 COMPLETED = 'completed'
 FAILED = 'failed'
 ERROR = 'error'
 CANCELLED = 'cancelled'
 
-IN_PROGRESS = (QUEUED, PREPARING, RUNNING, POSTCOPY, POST_MIGRATING)
+IN_PROGRESS = (QUEUED, PREPARING, RUNNING, POSTCOPY, POSTCOPY_PAUSED,
+               POST_MIGRATING)
 FINAL = (COMPLETED, FAILED, ERROR, CANCELLED)
 
 

@@ -25,6 +25,7 @@ from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import migration_flags
+from nova.virt.libvirt import postcopy_recovery
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -192,7 +193,7 @@ class LibvirtDriver(driver.ComputeDriver):
     def _migration_plan(self, block_migration):
         lvconf = self._conf.libvirt
         has = self._host.has_min_version
-        return migration_flags.build_migration_flags(
+        plan = migration_flags.build_migration_flags(
             self._lv,
             tunnelled=lvconf.live_migration_tunnelled,
             block_migration=block_migration,
@@ -209,6 +210,13 @@ class LibvirtDriver(driver.ComputeDriver):
             parallel_with_postcopy_supported=has(
                 migration_flags.MIN_LIBVIRT_PARALLEL,
                 migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY))
+        note = migration_flags.postcopy_recovery_note(
+            plan, has(migration_flags.MIN_LIBVIRT_POSTCOPY_RESUME,
+                      migration_flags.MIN_QEMU_POSTCOPY_RESUME),
+            lvconf.live_migration_postcopy_recovery_timeout)
+        if note:
+            plan.notes.append(note)
+        return plan
 
     # -- operator requests --------------------------------------------------
 
@@ -235,14 +243,24 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- events -----------------------------------------------------------
 
     def _on_lifecycle_event(self, uuid, event, detail):
-        """Note the post-copy switch; runs on libvirt's event thread."""
+        """Note post-copy switches and breaks; runs on libvirt's event thread.
+        """
         lv = self._lv
-        if (event == lv.VIR_DOMAIN_EVENT_SUSPENDED and
-                detail == lv.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY):
-            active = self.active_migration(uuid)
-            if active is not None and active.state is not None:
-                LOG.info('Instance %s: migration switched to post-copy', uuid)
-                active.state.postcopy_active = True
+        if event != lv.VIR_DOMAIN_EVENT_SUSPENDED:
+            return
+        active = self.active_migration(uuid)
+        if active is None or active.state is None:
+            return
+        if detail == lv.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY:
+            LOG.info('Instance %s: migration switched to post-copy', uuid)
+            active.state.postcopy_active = True
+        elif detail == getattr(lv, 'VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED',
+                               None):
+            LOG.warning('Instance %s: libvirt reports the post-copy '
+                        'migration failed: the guest waits, split between '
+                        'the hosts', uuid)
+            active.state.postcopy_active = True
+            active.state.postcopy_broken = True
 
     # -- live migration ---------------------------------------------------
 
@@ -267,7 +285,8 @@ class LibvirtDriver(driver.ComputeDriver):
         disk_bytes = migrate_data.disk_bytes if migrate_data else 0
         state = migration.MonitorState(
             data_gb=migration.guest_data_gb(instance.memory_mb, disk_bytes),
-            postcopy_enabled=plan.postcopy)
+            postcopy_enabled=plan.postcopy,
+            postcopy_recoverable=plan.postcopy_recoverable)
         active = ActiveMigration(instance.uuid, state=state)
         with self._active_lock:
             self._active[instance.uuid] = active
@@ -282,6 +301,11 @@ class LibvirtDriver(driver.ComputeDriver):
             try:
                 job_type, error = self._live_migration_monitor(
                     guest, instance, mig, active, operation)
+                if (state.postcopy_active and
+                        job_type != libvirt_guest.JOB_COMPLETED):
+                    job_type, error = self._recover_postcopy(
+                        guest, instance, mig, active, dest_uri, params,
+                        plan, error)
             except Exception:
                 LOG.exception('Instance %s: live migration monitor failed',
                               instance.uuid)
@@ -294,6 +318,93 @@ class LibvirtDriver(driver.ComputeDriver):
                      post_method, recover_method, block_migration,
                      migrate_data)
         return MigrationResult(job_type, state, error)
+
+    def _recover_postcopy(self, guest, instance, mig, active, dest_uri,
+                          params, plan, error):
+        """The post-copy stream broke: resume it, or leave it for a human.
+
+        Never destroys or cancels anything: in post-copy neither host holds
+        the whole guest. Returns (job type, error) like the monitor.
+        """
+        state = active.state
+        lvconf = self._conf.libvirt
+        broke_at = self._clock.now()
+        state.postcopy_broken = True
+        state.record(broke_at, postcopy_recovery.ACTION_BROKEN, str(error))
+        self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
+        timeout = lvconf.live_migration_postcopy_recovery_timeout
+        LOG.warning('Instance %s: post-copy migration stream broke (%s). The '
+                    'guest waits, split between this host and the '
+                    'destination; %s', instance.uuid, error,
+                    'trying to resume it for up to %d s' % timeout
+                    if plan.postcopy_recoverable else
+                    'it cannot be resumed automatically')
+        if not plan.postcopy_recoverable:
+            return self._give_up_postcopy(guest, instance, state, dest_uri,
+                                          params, error, broke_at)
+        resume_flags = plan.flags | self._lv.VIR_MIGRATE_POSTCOPY_RESUME
+        for at in postcopy_recovery.attempt_schedule(
+                timeout, lvconf.live_migration_postcopy_resume_max_interval):
+            wait = broke_at + at - self._clock.now()
+            if wait > 0:
+                self._clock.sleep(wait)
+            state.resume_attempts += 1
+            now = self._clock.now()
+            state.record(now, postcopy_recovery.ACTION_RESUME,
+                         'attempt %d' % state.resume_attempts)
+            self._pause_stream_quietly(guest)
+            operation = utils.spawn_blocking(guest.migrate, dest_uri, params,
+                                             resume_flags)
+            job_type, error = self._live_migration_monitor(
+                guest, instance, mig, active, operation)
+            if job_type == libvirt_guest.JOB_COMPLETED:
+                state.postcopy_broken = False
+                state.record(self._clock.now(),
+                             postcopy_recovery.ACTION_RESUMED,
+                             'after %.1f s, attempt %d' % (
+                                 self._clock.now() - broke_at,
+                                 state.resume_attempts))
+                return job_type, None
+            state.postcopy_broken = True
+            self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
+            LOG.warning('Instance %s: resuming the post-copy migration '
+                        '(attempt %d) failed: %s', instance.uuid,
+                        state.resume_attempts, error)
+        return self._give_up_postcopy(guest, instance, state, dest_uri,
+                                      params, error, broke_at)
+
+    def _pause_stream_quietly(self, guest):
+        """Make sure QEMU is in postcopy-paused, as resuming requires.
+
+        libvirt refuses when it already is (or the stream is gone): fine.
+        """
+        try:
+            guest.pause_postcopy()
+        except Exception as exc:
+            LOG.debug('migrate-pause before resuming: %s', exc)
+
+    def _give_up_postcopy(self, guest, instance, state, dest_uri, params,
+                          error, broke_at):
+        state.postcopy_unrecovered = True
+        state.record(self._clock.now(), postcopy_recovery.ACTION_GAVE_UP,
+                     '%d attempts' % state.resume_attempts)
+        hint = postcopy_recovery.manual_resume_hint(
+            self._conf.libvirt.connection_uri, guest.name, dest_uri,
+            params.get(self._lv.VIR_MIGRATE_PARAM_URI))
+        LOG.error('Instance %s: post-copy migration NOT recovered after %.0f '
+                  's and %d attempts (last error: %s). The guest is not lost '
+                  'but split: its vCPUs and part of its memory are on the '
+                  'destination, the rest on this host; nothing was destroyed '
+                  'on either. Once the hosts reach each other again, resume '
+                  'it with: %s', instance.uuid, self._clock.now() - broke_at,
+                  state.resume_attempts, error, hint)
+        return libvirt_guest.JOB_FAILED, error
+
+    @staticmethod
+    def _save_status(mig, status):
+        if mig is not None and mig.status != status:
+            mig.status = status
+            mig.save()
 
     def _abandon(self, guest, state, operation):
         """The monitor broke: do not leave an unwatched migration behind.
@@ -314,6 +425,14 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def _finish(self, context, instance, dest, guest, state, job_type, error,
                 post_method, recover_method, block_migration, migrate_data):
+        if state.postcopy_unrecovered:
+            # Split between the hosts: nothing to undo, nothing to resume on
+            # the source; the records must say it needs an operator.
+            if migrate_data is not None:
+                migrate_data.postcopy_unrecovered = True
+            recover_method(context, instance, dest, migrate_data,
+                           migration_status='error')
+            return
         if job_type == libvirt_guest.JOB_COMPLETED:
             LOG.info('Instance %s: live migration completed', instance.uuid)
             self._save_final_stats(instance, migrate_data, state)
@@ -354,14 +473,19 @@ class LibvirtDriver(driver.ComputeDriver):
             state.data_gb, lvconf.live_migration_downtime,
             lvconf.live_migration_downtime_steps,
             lvconf.live_migration_downtime_delay)
+        seen = False
         while True:
             info = guest.get_job_info()
             now = self._clock.now()
-            if not migration.is_job_running(info):
-                if state.started_at is None and not operation.ready():
-                    self._clock.sleep(MONITOR_POLL_INTERVAL)
-                    continue        # the job has not started yet
+            running = migration.is_job_running(info)
+            # The call returning ends it too: after a post-copy failure
+            # libvirt keeps reporting the stalled job as running.
+            if operation.ready() or (seen and not running):
                 break               # it ended: read the outcome below
+            if not running:
+                self._clock.sleep(MONITOR_POLL_INTERVAL)
+                continue            # the job has not started yet
+            seen = True
             if state.started_at is None:
                 state.started_at = now
                 state.progress = migration.ProgressTracker(started_at=now)
@@ -380,8 +504,11 @@ class LibvirtDriver(driver.ComputeDriver):
         return self._outcome(guest, state, operation)
 
     def _take_decisions(self, guest, info, state, now, elapsed):
-        """Timeouts and the automatic post-copy switch."""
+        """Timeouts, the automatic post-copy switch, a stalled post-copy."""
         lvconf = self._conf.libvirt
+        if state.postcopy_active:
+            self._watch_postcopy_stream(guest, info, state, now)
+            return
         if state.timeout_action_taken is None:
             due = migration.timeout_action_due(
                 elapsed,
@@ -402,6 +529,29 @@ class LibvirtDriver(driver.ComputeDriver):
                 migration.force_complete(guest, state, now, reason)
             except Exception as exc:
                 LOG.warning('Switch to post-copy failed: %s', exc)
+
+    def _watch_postcopy_stream(self, guest, info, state, now):
+        """Pause a post-copy stream that stopped moving, to resume it."""
+        if state.stall is None:
+            state.stall = postcopy_recovery.StallWatch()
+        state.stall.observe(now, info.memory_processed)
+        if state.postcopy_broken and state.stall.stalled_for(now) == 0:
+            LOG.info('Post-copy data is moving again')
+            state.postcopy_broken = False
+        lvconf = self._conf.libvirt
+        stalled = state.stall.stalled_for(now)
+        if not postcopy_recovery.should_pause_stream(
+                stalled, lvconf.live_migration_postcopy_stall_timeout,
+                state.postcopy_recoverable, state.postcopy_broken):
+            return
+        state.record(now, postcopy_recovery.ACTION_PAUSE,
+                     'no data moved for %.1f s' % stalled)
+        state.postcopy_broken = True
+        try:
+            guest.pause_postcopy()
+        except Exception as exc:
+            LOG.warning('Could not pause the stalled post-copy stream: %s',
+                        exc)
 
     def _timeout_action(self, guest, state, now, which):
         """Take the configured action; False when libvirt refused it.
@@ -424,9 +574,10 @@ class LibvirtDriver(driver.ComputeDriver):
     def _save_progress(self, instance, mig, info, state, now):
         if mig is None:
             return
-        if state.postcopy_active and not state.postcopy_saved:
-            mig.status = migration.STATUS_POSTCOPY
-            state.postcopy_saved = True
+        status = postcopy_recovery.status_for(state.postcopy_active,
+                                              state.postcopy_broken)
+        if state.postcopy_active and mig.status != status:
+            mig.status = status
             state.stats_saved_at = None     # save the new status now
         interval = self._conf.libvirt.live_migration_monitor_interval
         if (state.stats_saved_at is None or

@@ -149,6 +149,14 @@ class Guest(object):
         return (state == lv.VIR_DOMAIN_PAUSED and
                 reason == lv.VIR_DOMAIN_PAUSED_POSTCOPY)
 
+    def is_postcopy_failed_here(self):
+        """True when libvirt marked this domain's post-copy as broken."""
+        lv = self._libvirt
+        failed = getattr(lv, 'VIR_DOMAIN_PAUSED_POSTCOPY_FAILED', None)
+        state, reason = self.get_state()
+        return failed is not None and (state, reason) == (
+            lv.VIR_DOMAIN_PAUSED, failed)
+
     def exists_active(self):
         """(exists, active) without raising when the domain vanished."""
         try:
@@ -187,6 +195,15 @@ class Guest(object):
 
     def abort_job(self):
         self._domain.abortJob()
+
+    def pause_postcopy(self):
+        """Pause a post-copy migration's stream (QEMU migrate-pause).
+
+        The only way to get a stalled stream into the state from which
+        ``VIR_MIGRATE_POSTCOPY_RESUME`` can resume it (libvirt >= 8.5).
+        """
+        self._domain.abortJobFlags(
+            self._libvirt.VIR_DOMAIN_ABORT_JOB_POSTCOPY)
 
     def migrate_start_postcopy(self):
         self._domain.migrateStartPostCopy(0)

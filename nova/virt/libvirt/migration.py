@@ -25,7 +25,7 @@ never libvirt itself.
 
 import collections
 import dataclasses
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from oslo_log import log as logging
 
@@ -388,11 +388,17 @@ class MonitorState(object):
     postcopy_enabled: bool
     started_at: Optional[float] = None
     postcopy_active: bool = False
-    postcopy_saved: bool = False
+    postcopy_recoverable: bool = False
     paused_by_monitor: bool = False
     abort_requested: bool = False
     cancelled_by_operator: bool = False
     timeout_action_taken: Optional[str] = None
+    # Post-copy stream broken (libvirt said so, or the monitor paused a
+    # stalled one) and not moving again yet; given up on for good.
+    postcopy_broken: bool = False
+    postcopy_unrecovered: bool = False
+    resume_attempts: int = 0
+    stall: Any = None
     downtime_step: int = -1
     stats_saved_at: Optional[float] = None
     recover_tasks: List[str] = dataclasses.field(default_factory=list)

@@ -12,6 +12,10 @@ MIN_LIBVIRT_AUTO_CONVERGE = (1, 2, 3)
 MIN_QEMU_AUTO_CONVERGE = (1, 6, 0)
 MIN_LIBVIRT_POSTCOPY = (1, 3, 3)
 MIN_QEMU_POSTCOPY = (2, 5, 0)
+# Resuming a broken post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME,
+# migrate-pause through abortJobFlags).
+MIN_LIBVIRT_POSTCOPY_RESUME = (8, 5, 0)
+MIN_QEMU_POSTCOPY_RESUME = (3, 0, 0)
 MIN_LIBVIRT_PARALLEL = (5, 2, 0)
 MIN_QEMU_PARALLEL = (4, 0, 0)
 # QEMU refuses the multifd and postcopy-ram capabilities together before.
@@ -25,6 +29,7 @@ class MigrationPlan(object):
     auto_converge: bool
     notes: List[str]
     parallel_connections: int = 1
+    postcopy_recoverable: bool = False
 
 
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
@@ -102,6 +107,27 @@ def _parallel_connections(wanted, tunnelled, postcopy, supported,
         notes.append('%d parallel connections not used: %s' % (wanted, why))
         return 1
     return wanted
+
+
+def postcopy_recovery_note(plan, supported, timeout):
+    """Can a broken post-copy migration be resumed? Sets the plan's flag.
+
+    Returns the reason when it cannot (None when it can or post-copy is
+    not used at all).
+    """
+    plan.postcopy_recoverable = False
+    if not plan.postcopy:
+        return None
+    if not supported:
+        return ('a broken post-copy migration cannot be resumed: it needs '
+                'libvirt >= %s and QEMU >= %s' % (
+                    _v(MIN_LIBVIRT_POSTCOPY_RESUME),
+                    _v(MIN_QEMU_POSTCOPY_RESUME)))
+    if timeout <= 0:
+        return ('a broken post-copy migration is not resumed: '
+                'live_migration_postcopy_recovery_timeout is 0')
+    plan.postcopy_recoverable = True
+    return None
 
 
 def _v(version):

@@ -37,7 +37,8 @@ POWER_STATES = {'nostate': 0, 'pending': 0, 'running': 1, 'paused': 3,
                 'shutdown': 4, 'shutoff': 4, 'crashed': 6, 'suspended': 7}
 
 LIVE_MIGRATION_IN_PROGRESS = ('queued', 'preparing', 'running',
-                              'post-migrating')
+                              'running (post-copy)',
+                              'running (post-copy paused)', 'post-migrating')
 
 
 def server_status(vm_state, task_state):

@@ -212,6 +212,33 @@ class PostcopyTestCase(LiveMigrationFlowTestCase):
         self.assertIn('running (post-copy)', self.recorder.of(mig.id))
 
 
+class PostcopyBrokenTestCase(LiveMigrationFlowTestCase):
+    """The link dies in post-copy and stays down past the recovery time."""
+
+    overrides = {'libvirt': {
+        'live_migration_permit_post_copy': True,
+        'live_migration_postcopy_recovery_timeout': 20,
+        'live_migration_postcopy_resume_max_interval': 4}}
+
+    def test_unrecovered_postcopy_is_an_error_and_keeps_both_halves(self):
+        inst = self.boot_busy()
+        mig = self.api.live_migrate(self.ctx, inst.uuid, host='lab-b')
+        self.cloud.wait_for(lambda: self.cloud.migration(mig.id)[
+            'status'] == 'running (post-copy)')
+        self.cloud.hv.set_link_up(False)
+        settled = self.cloud.wait_until_settled(mig.id, timeout=60)
+        self.assertEqual('error', settled['status'])
+        self.assertIn('running (post-copy paused)', self.recorder.of(mig.id))
+        server = self.api.get_server(self.ctx, inst.uuid)
+        self.assertEqual('error', server.vm_state)
+        self.assertIsNone(server.task_state)
+        # Nothing destroyed: the source half waits for an operator.
+        dom = self.cloud.hv.hosts['lab-a'].domains[inst.uuid]
+        self.assertEqual(
+            (C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED),
+            dom.state_value)
+
+
 class ConcurrencyLimitTestCase(LiveMigrationFlowTestCase):
 
     overrides = {'max_concurrent_live_migrations': 1}

@@ -34,6 +34,7 @@ class Outcome(object):
     hypervisors: Any
     domain_uuid: str
     statuses: List[str]
+    migrate_data: Any = None
 
     def host_of_guest(self):
         """Where the guest is defined now: 'src', 'dest' or both."""
@@ -116,12 +117,13 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         data.migration.status = migration_status
         data.migration.save()
 
-    result = driver.live_migration(
-        None, instance, dest, post, recover,
-        migrate_data=migrate_data_obj.LibvirtLiveMigrateData(migration=mig))
+    data = migrate_data_obj.LibvirtLiveMigrateData(migration=mig)
+    result = driver.live_migration(None, instance, dest, post, recover,
+                                   migrate_data=data)
     record = hv.migrations[-1] if hv.migrations else (None,) * 5
     return Outcome(job_type=result.job_type, migration=mig,
                    instance=instance, callbacks=callbacks, state=result.state,
                    job=record[2], flags=record[3] or 0,
                    params=record[4] or {}, hypervisors=hv,
-                   domain_uuid=dom.UUIDString(), statuses=statuses)
+                   domain_uuid=dom.UUIDString(), statuses=statuses,
+                   migrate_data=data)

@@ -1,0 +1,202 @@
+"""Recovery of a post-copy migration whose stream broke.
+
+The pure rules first, then scenarios through the real driver on the fake
+hypervisor: the link between the hosts is cut during post-copy (and during
+pre-copy), restored or not, on hosts that can or cannot resume.
+"""
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+import nova.conf
+from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.fixtures import migration_model
+from nova.tests.unit.virt.libvirt import scenario
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import postcopy_recovery as recovery
+
+C = fakelibvirt.C
+BUSY = dict(memory_mib=1024, dirty_mib_s=150.0, working_set_mib=256,
+            link_mib_s=100.0)
+# The busy guest switches to post-copy at 13.5 s and would finish at 16.3 s.
+CUT_AT = 14.0
+PAUSED = 'running (post-copy paused)'
+
+
+def cut(ctx):
+    ctx['hv'].set_link_up(False)
+
+
+def restore(ctx):
+    ctx['hv'].set_link_up(True)
+
+
+class RulesTestCase(testtools.TestCase):
+
+    def test_resume_delays_double_up_to_the_cap(self):
+        delays = recovery.resume_delays(30)
+        self.assertEqual([1, 2, 4, 8, 16, 30, 30],
+                         [next(delays) for _ in range(7)])
+
+    def test_attempt_schedule_is_bounded_by_the_timeout(self):
+        self.assertEqual([1, 3, 7, 15, 31], recovery.attempt_schedule(60, 30))
+        self.assertEqual([1, 3, 7, 15, 31, 61, 91],
+                         recovery.attempt_schedule(100, 30))
+        self.assertEqual([], recovery.attempt_schedule(0.5, 30))
+
+    def test_stall_watch(self):
+        watch = recovery.StallWatch()
+        self.assertEqual(0, watch.stalled_for(5))
+        watch.observe(1.0, 100)
+        watch.observe(4.0, 100)
+        self.assertEqual(3.0, watch.stalled_for(4.0))
+        watch.observe(5.0, 150)
+        self.assertEqual(0.0, watch.stalled_for(5.0))
+
+    def test_should_pause_stream(self):
+        self.assertTrue(recovery.should_pause_stream(10, 10, True, False))
+        self.assertFalse(recovery.should_pause_stream(9.5, 10, True, False))
+        self.assertFalse(recovery.should_pause_stream(60, 0, True, False))
+        self.assertFalse(recovery.should_pause_stream(60, 10, False, False))
+        self.assertFalse(recovery.should_pause_stream(60, 10, True, True))
+
+    def test_status_for(self):
+        self.assertEqual('running', recovery.status_for(False, False))
+        self.assertEqual('running (post-copy)',
+                         recovery.status_for(True, False))
+        self.assertEqual(PAUSED, recovery.status_for(True, True))
+
+    def test_manual_resume_hint(self):
+        self.assertEqual(
+            'virsh -c qemu:///system migrate --live --p2p --postcopy '
+            '--postcopy-resume instance-1 qemu+tcp://b/system '
+            '--migrateuri tcp://10.0.0.2',
+            recovery.manual_resume_hint('', 'instance-1',
+                                        'qemu+tcp://b/system',
+                                        'tcp://10.0.0.2'))
+
+
+class RecoveryScenarioTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super(RecoveryScenarioTestCase, self).setUp()
+        self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+        self.flags(live_migration_permit_post_copy=True)
+
+    def flags(self, **kw):
+        for name, value in kw.items():
+            self.conf.config(group='libvirt', **{name: value})
+
+    def run_scenario(self, **kw):
+        args = dict(BUSY)
+        args.update(kw)
+        return scenario.run(self.conf.conf, **args)
+
+    def names(self, out):
+        return [action[1] for action in out.state.actions]
+
+    def assertNothingDestroyed(self, out):
+        for conn in out.hypervisors.hosts.values():
+            dom = conn.domains.get(out.domain_uuid)
+            if dom is not None:
+                self.assertNotIn('destroyed', [w for _t, w in dom.history])
+                self.assertTrue(dom.isActive())
+
+    def test_link_cut_in_postcopy_then_restored_completes(self):
+        out = self.run_scenario(at=[(CUT_AT, cut), (45.0, restore)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([('post', 'dest')], out.callbacks)
+        self.assertEqual(['dest'], out.host_of_guest())
+        self.assertEqual(C.VIR_DOMAIN_RUNNING,
+                         out.domain('dest').state_value[0])
+        # Stalled for the stall timeout (10 s), paused, then attempts at
+        # +1, +3, +7, +15 and +31 s: the link is back at 45 s.
+        self.assertEqual(['postcopy', 'postcopy-pause', 'postcopy-broken'] +
+                         ['postcopy-resume'] * 5 + ['postcopy-resumed'],
+                         self.names(out))
+        [(paused_at, _n, why)] = [a for a in out.state.actions
+                                  if a[1] == 'postcopy-pause']
+        self.assertAlmostEqual(CUT_AT + 10.0, paused_at, delta=0.6)
+        self.assertIn('no data moved for 10', why)
+        self.assertEqual(5, out.state.resume_attempts)
+        # What an operator saw, in order.
+        self.assertEqual(['running', 'running (post-copy)', PAUSED,
+                          'running (post-copy)', 'completed'],
+                         [s for i, s in enumerate(out.statuses)
+                          if i == 0 or s != out.statuses[i - 1]])
+        self.assertEqual(0, out.migration.memory_remaining)
+
+    def test_link_never_restored_gives_up_and_keeps_both_halves(self):
+        self.flags(live_migration_postcopy_recovery_timeout=60)
+        out = self.run_scenario(at=[(CUT_AT, cut)])
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'error')], out.callbacks)
+        self.assertTrue(out.migrate_data.postcopy_unrecovered)
+        self.assertEqual('error', out.migration.status)
+        self.assertIn(PAUSED, out.statuses)
+        self.assertEqual(5, out.state.resume_attempts)   # 1, 3, 7, 15, 31 s
+        self.assertEqual('postcopy-recovery-failed', self.names(out)[-1])
+        # Nothing was destroyed: the source half waits, paused.
+        self.assertEqual(['src'], out.host_of_guest())
+        self.assertEqual(
+            (C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED),
+            out.domain('src').state_value)
+        self.assertNothingDestroyed(out)
+        self.assertIn('ERROR Instance %s: post-copy migration NOT recovered'
+                      % out.domain_uuid, self.log.output)
+        self.assertIn('--postcopy-resume guest-1', self.log.output)
+
+    def test_libvirt_keepalive_detects_when_stall_pause_is_off(self):
+        self.flags(live_migration_postcopy_stall_timeout=0)
+        out = self.run_scenario(at=[(CUT_AT, cut), (50.0, restore)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertNotIn('postcopy-pause', self.names(out))
+        [(broke_at, _n, why)] = [a for a in out.state.actions
+                                 if a[1] == 'postcopy-broken']
+        detect = out.hypervisors.default_link.failure_detect_time
+        self.assertAlmostEqual(CUT_AT + detect, broke_at, delta=0.6)
+        self.assertIn('client socket is closed', why)
+        self.assertIn('libvirt reports the post-copy migration failed',
+                      self.log.output)
+
+    def test_host_without_recovery_support_gives_up_at_once(self):
+        out = self.run_scenario(at=[(CUT_AT, cut)], lib_version=8004000)
+        self.assertIn('a broken post-copy migration cannot be resumed: it '
+                      'needs libvirt >= 8.5.0 and QEMU >= 3.0.0',
+                      self.log.output)
+        self.assertEqual([('recover', 'error')], out.callbacks)
+        self.assertEqual(0, out.state.resume_attempts)
+        # No migrate-pause either: nothing could resume it.
+        self.assertNotIn('postcopy-pause', self.names(out))
+        self.assertNothingDestroyed(out)
+
+    def test_recovery_disabled(self):
+        self.flags(live_migration_postcopy_recovery_timeout=0)
+        out = self.run_scenario(at=[(CUT_AT, cut)])
+        self.assertIn('live_migration_postcopy_recovery_timeout is 0',
+                      self.log.output)
+        self.assertEqual([('recover', 'error')], out.callbacks)
+        self.assertEqual(0, out.state.resume_attempts)
+        self.assertNothingDestroyed(out)
+
+    def test_short_cut_heals_by_itself(self):
+        # Back before anyone gave up on the stream: TCP carries on.
+        out = self.run_scenario(at=[(CUT_AT, cut), (CUT_AT + 5, restore)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(['postcopy'], self.names(out))
+
+    def test_link_cut_in_precopy_fails_back_to_the_source(self):
+        out = self.run_scenario(at=[(5.0, cut), (60.0, restore)])
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'failed')], out.callbacks)
+        self.assertEqual(['src'], out.host_of_guest())
+        self.assertEqual(C.VIR_DOMAIN_RUNNING,
+                         out.domain('src').state_value[0])
+        self.assertFalse([n for n in self.names(out)
+                          if n.startswith('postcopy')])
+        self.assertAlmostEqual(5.0 + migration_model.Link(1).
+                               failure_detect_time,
+                               out.job.elapsed, delta=0.6)
