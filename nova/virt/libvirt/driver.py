@@ -274,14 +274,18 @@ class LibvirtDriver(driver.ComputeDriver):
             LOG.info('Instance %s: %s', instance.uuid, note)
         lvconf = self._conf.libvirt
         addr = migrate_data.target_connect_addr if migrate_data else None
-        dest_uri = (migrate_data and migrate_data.dest_uri) or \
-            migration_flags.destination_uri(
-                dest, scheme=lvconf.live_migration_scheme,
-                uri_template=lvconf.live_migration_uri,
-                target_connect_addr=addr)
-        params = migration_flags.migrate_params(
-            self._lv, addr, lvconf.live_migration_tunnelled,
-            lvconf.live_migration_bandwidth, plan.parallel_connections)
+        try:
+            dest_uri = (migrate_data and migrate_data.dest_uri) or \
+                migration_flags.destination_uri(
+                    dest, scheme=lvconf.live_migration_scheme,
+                    uri_template=lvconf.live_migration_uri,
+                    target_connect_addr=addr)
+            params = migration_flags.migrate_params(
+                self._lv, addr, lvconf.live_migration_tunnelled,
+                lvconf.live_migration_bandwidth, plan.parallel_connections)
+        except ValueError as exc:
+            # Nothing has started: the guest has not been touched.
+            raise exception.MigrationPreCheckError(reason=str(exc))
         disk_bytes = migrate_data.disk_bytes if migrate_data else 0
         state = migration.MonitorState(
             data_gb=migration.guest_data_gb(instance.memory_mb, disk_bytes),

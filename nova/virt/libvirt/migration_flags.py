@@ -7,6 +7,8 @@ the reasons behind them out. The driver logs the reasons.
 import dataclasses
 from typing import List
 
+from nova import hostnames
+
 # Minimum versions (libvirt, QEMU) for the completion features.
 MIN_LIBVIRT_AUTO_CONVERGE = (1, 2, 3)
 MIN_QEMU_AUTO_CONVERGE = (1, 6, 0)
@@ -141,10 +143,15 @@ def destination_uri(dest_host, scheme=None, uri_template=None,
     ``live_migration_uri`` (a template with ``%s`` for the destination host
     name) wins when set; otherwise ``qemu+<scheme or tcp>://<addr>/system``
     with the destination's inbound address, or its host name.
+    Both names are checked (``nova.hostnames``): a value that is not a host
+    name or an IP address could change what the URI means (a user part,
+    a path, another port), so it raises ValueError before libvirt sees it.
     """
+    dest_host = hostnames.uri_host(dest_host)
     if uri_template:
         return uri_template % dest_host
-    host = target_connect_addr or dest_host
+    host = hostnames.uri_host(target_connect_addr) if target_connect_addr \
+        else dest_host
     return 'qemu+%s://%s/system' % (scheme or 'tcp', host)
 
 
@@ -152,6 +159,8 @@ def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib,
                    parallel_connections=1):
     """The typed parameters of migrateToURI3."""
     params = {}
+    if target_connect_addr:
+        target_connect_addr = hostnames.uri_host(target_connect_addr)
     if parallel_connections > 1:
         params[lv.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS] = int(
             parallel_connections)

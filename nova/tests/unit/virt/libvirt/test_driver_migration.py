@@ -409,6 +409,18 @@ class MigrationScenarioTestCase(testtools.TestCase):
         self.assertEqual([('recover', 'failed')], out.callbacks)
         self.assertOnSourceRunning(out)
 
+    def test_invalid_destination_name_never_reaches_libvirt(self):
+        hooked = []
+        exc = self.assertRaises(
+            exception.MigrationPreCheckError, self.run_scenario,
+            memory_mib=512, dest='dest@evil',
+            driver_hook=lambda ctx: hooked.append(ctx['hv']))
+        self.assertIn("character '@' is not allowed", str(exc))
+        [hv] = hooked
+        self.assertEqual([], hv.migrations)
+        dom = list(hv.hosts['src'].domains.values())[0]
+        self.assertEqual(C.VIR_DOMAIN_RUNNING, dom.state_value[0])
+
     def test_phased_workload_postcopy_only_when_needed(self):
         # Quiet guest that would converge: no switch although permitted.
         self.flags(live_migration_permit_post_copy=True)

@@ -138,6 +138,23 @@ class UriTestCase(testtools.TestCase):
                              uri_template='qemu+tcp://%s/system',
                              target_connect_addr='10.0.0.2'))
 
+    def test_hosts_that_would_change_the_uri_are_refused(self):
+        for bad in ('root@evil', 'host/other', 'b:1234', 'a b', '', 'x?y'):
+            self.assertRaises(ValueError, migration_flags.destination_uri,
+                              bad)
+        self.assertRaises(ValueError, migration_flags.destination_uri,
+                          'host-b', target_connect_addr='10.0.0.2/x')
+        self.assertRaises(ValueError, migration_flags.migrate_params, C,
+                          'a@b', False, 0)
+
+    def test_ipv6_inbound_address_is_bracketed(self):
+        self.assertEqual('qemu+tcp://[fd00::2]/system',
+                         migration_flags.destination_uri(
+                             'host-b', target_connect_addr='fd00::2'))
+        self.assertEqual({'migrate_uri': 'tcp://[fd00::2]'},
+                         migration_flags.migrate_params(C, 'fd00::2', False,
+                                                        0))
+
     def test_params(self):
         self.assertEqual({'migrate_uri': 'tcp://10.0.0.2', 'bandwidth': 64},
                          migration_flags.migrate_params(C, '10.0.0.2',
