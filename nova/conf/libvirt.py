@@ -302,10 +302,11 @@ versions). On older hosts the option is ignored and an INFO line says why. It is
 tunnelled migrations (``live_migration_tunnelled``).
 
 Risk: once in post-copy the guest's memory is split between the two hosts.
-If the network between them fails, or either host fails, before the copy
-ends, the guest cannot run on either side and is lost unless the migration
-can be recovered. Guest performance also drops while pages are fetched over
-the network.
+If the network between them fails before the copy ends, the guest stops
+until the migration is resumed (automatically with libvirt 8.5 and QEMU 3.0
+or newer: see ``live_migration_postcopy_recovery_timeout``); if either host
+fails, the guest is lost. Guest performance also drops while pages are
+fetched over the network.
 
 Related options:
 
