@@ -193,6 +193,11 @@ class LabDrillTestCase(testtools.TestCase):
         self.assertTrue(rows, 'no migration for %s' % uuid)
         return sorted(rows, key=lambda r: r['id'])[-1]
 
+    def service(self, host):
+        """The nova-compute service row of ``host``."""
+        return db_api.service_get_by_host_and_binary(self.db, host,
+                                                     'nova-compute')
+
     def instance(self, uuid):
         return db_api.instance_get_by_uuid(self.db, uuid)
 

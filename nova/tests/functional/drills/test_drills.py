@@ -45,11 +45,18 @@ class PreCopyFaultDrills(base.DrillTestCase):
         detect = self.wait_final(uuid, watch, 60)
         self.assertIn(self.migration(uuid)['status'], ENDED_BADLY)
         recover = self.wait_recovered(uuid, 'lab-a', watch)
+        # A host whose hypervisor is gone takes no new work meanwhile.
+        self.wait_for(lambda: self.service('lab-b')['disabled'], 15,
+                      what='lab-b disabled while its libvirtd is down')
+        self.assertTrue(self.service('lab-b')['disabled_reason'].startswith(
+            'AUTO: Connection to libvirt lost'))
         # The destination comes back with no trace of the guest, and its
-        # compute service reconnects to it.
+        # compute service reconnects to it and takes work again.
         faults.start_libvirtd('lab-b')
         self.wait_for(lambda: self.where(uuid)['lab-b'] is None, 30,
                       what='no leftover of the guest on lab-b')
+        self.wait_for(lambda: not self.service('lab-b')['disabled'], 15,
+                      what='lab-b enabled again')
         self.assertGuestOn(uuid, 'lab-a', self.migration(uuid)['status'])
         self.record('destination libvirtd killed during pre-copy', uuid,
                     'failed back to the source', detect, recover)
