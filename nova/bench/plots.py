@@ -216,6 +216,7 @@ def lab_vs_model(runs, strategy_names, path, dpi=72):
         ax.set_xscale('log')
         ax.set_yscale('log')
         for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(ticker.FuncFormatter(
                 lambda v, _pos: '%g' % v))
             axis.set_minor_formatter(ticker.NullFormatter())
