@@ -21,6 +21,7 @@ Figures (outcome, seconds to detect, seconds to recover) are appended as
 JSON lines to ``$NOVA_DRILL_RESULTS`` when it is set.
 """
 
+import importlib
 import json
 import os
 import signal
@@ -43,11 +44,17 @@ BUSY = {'dirty_mib': '32', 'dirty_rate': '24'}
 BUSY_CAP = 16
 
 
+def _quiet(libvirt):
+    """Errors reach us as exceptions; libvirt would print each one too."""
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    return libvirt
+
+
 def libvirt_state(uri, uuid):
     """Domain state name of ``uuid`` at ``uri``: None when absent, '?'
     when the daemon does not answer.
     """
-    import libvirt
+    libvirt = _quiet(importlib.import_module('libvirt'))
     try:
         conn = libvirt.open(uri)
     except libvirt.libvirtError:
@@ -71,7 +78,7 @@ def libvirt_state(uri, uuid):
 
 def destroy_everywhere(env, uuid):
     """Remove the guest from both hosts, whatever state it is in."""
-    import libvirt
+    libvirt = _quiet(importlib.import_module('libvirt'))
     for letter in ('A', 'B'):
         try:
             conn = libvirt.open(env['NOVA_LAB_%s_URI' % letter])

@@ -85,6 +85,7 @@ class PreCopyFaultDrills(base.DrillTestCase):
         watch = base.Stopwatch()
         watch.start()
         faults.restart_libvirtd('lab-a', down_s=2)
+        daemon_back = watch.read()      # the new libvirtd answers
         detect = self.wait_final(uuid, watch, 90)
         self.assertIn(self.migration(uuid)['status'], ENDED_BADLY)
         recover = self.wait_recovered(uuid, 'lab-a', watch)
@@ -92,7 +93,8 @@ class PreCopyFaultDrills(base.DrillTestCase):
                       what='no leftover of the guest on lab-b')
         self.assertGuestOn(uuid, 'lab-a', self.migration(uuid)['status'])
         self.record('source libvirtd restarted during pre-copy', uuid,
-                    'failed back to the source', detect, recover)
+                    'failed back to the source', detect, recover,
+                    daemon_back_s=daemon_back)
 
 
 class ServiceRestartDrill(base.DrillTestCase):
