@@ -127,10 +127,16 @@ class LibvirtDriver(driver.ComputeDriver):
         return True
 
     def get_power_state(self, instance):
+        """NOSTATE when the guest is not here, or left while we asked."""
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
             return libvirt_guest.NOSTATE
-        return guest.get_power_state()
+        try:
+            return guest.get_power_state()
+        except self._lv.libvirtError as exc:
+            if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
+                raise
+            return libvirt_guest.NOSTATE
 
     def list_instance_uuids(self):
         return [guest.uuid for guest in self._host.list_guests()]
@@ -360,7 +366,8 @@ class LibvirtDriver(driver.ComputeDriver):
             operation = utils.spawn_blocking(guest.migrate, dest_uri, params,
                                              resume_flags)
             job_type, error = self._live_migration_monitor(
-                guest, instance, mig, active, operation)
+                guest, instance, mig, active, operation,
+                give_up_at=broke_at + timeout)
             if job_type == libvirt_guest.JOB_COMPLETED:
                 state.postcopy_broken = False
                 state.record(self._clock.now(),
@@ -374,6 +381,8 @@ class LibvirtDriver(driver.ComputeDriver):
             LOG.warning('Instance %s: resuming the post-copy migration '
                         '(attempt %d) failed: %s', instance.uuid,
                         state.resume_attempts, error)
+            if not operation.ready():
+                break       # libvirt still holds the call: no new attempt
         return self._give_up_postcopy(guest, instance, state, dest_uri,
                                       params, error, broke_at)
 
@@ -393,7 +402,7 @@ class LibvirtDriver(driver.ComputeDriver):
         state.record(self._clock.now(), postcopy_recovery.ACTION_GAVE_UP,
                      '%d attempts' % state.resume_attempts)
         hint = postcopy_recovery.manual_resume_hint(
-            self._conf.libvirt.connection_uri, guest.name, dest_uri,
+            self._host.uri, guest.name, dest_uri,
             params.get(self._lv.VIR_MIGRATE_PARAM_URI))
         LOG.error('Instance %s: post-copy migration NOT recovered after %.0f '
                   's and %d attempts (last error: %s). The guest is not lost '
@@ -469,8 +478,13 @@ class LibvirtDriver(driver.ComputeDriver):
         migration.save_stats(instance, mig, info)
 
     def _live_migration_monitor(self, guest, instance, mig, active,
-                                operation):
-        """Watch one migration until it ends; return (job type, error)."""
+                                operation, give_up_at=None):
+        """Watch one migration until it ends; return (job type, error).
+
+        ``give_up_at`` bounds a post-copy resume attempt: past it, an
+        attempt that has not got data moving again is left to libvirt
+        (whose call may never return) and reported as failed.
+        """
         state = active.state
         lvconf = self._conf.libvirt
         ladder = migration.downtime_steps(
@@ -486,6 +500,12 @@ class LibvirtDriver(driver.ComputeDriver):
             # libvirt keeps reporting the stalled job as running.
             if operation.ready() or (seen and not running):
                 break               # it ended: read the outcome below
+            if (give_up_at is not None and now >= give_up_at and
+                    state.postcopy_broken):
+                return libvirt_guest.JOB_FAILED, exception.LiveMigrationFailed(
+                    instance_id=instance.uuid,
+                    reason='the resumed post-copy migration moved no data '
+                           'before live_migration_postcopy_recovery_timeout')
             if not running:
                 self._clock.sleep(MONITOR_POLL_INTERVAL)
                 continue            # the job has not started yet

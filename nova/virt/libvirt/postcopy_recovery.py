@@ -21,6 +21,8 @@ STATUS_POSTCOPY_PAUSED = 'running (post-copy paused)'
 
 # Waits between resume attempts: 1 s, doubling, capped (seconds).
 FIRST_RESUME_DELAY = 1.0
+# Bytes the stream must move between two polls to count as moving.
+MOVING_BYTES = 1024 * 1024
 
 ACTION_PAUSE = 'postcopy-pause'
 ACTION_BROKEN = 'postcopy-broken'
@@ -64,7 +66,10 @@ class StallWatch(object):
     moved_at: Optional[float] = None
 
     def observe(self, now, processed):
-        if processed > self.last_processed or self.moved_at is None:
+        # A stalled stream can still drain a few KiB of socket buffer:
+        # only a real step counts as moving.
+        if (self.moved_at is None or
+                processed - self.last_processed >= MOVING_BYTES):
             self.last_processed = processed
             self.moved_at = now
 

@@ -56,10 +56,13 @@ def env_for_test(testcase):
         testcase.skipTest(str(exc))
 
 
-def migrate_data(dest_addr):
-    """Migrate data for lab-a -> lab-b, with a fresh Migration record."""
+def migrate_data(dest_addr, saver=None):
+    """Migrate data for lab-a -> lab-b, with a fresh Migration record.
+
+    ``saver(migration)``, when given, sees every save of the record.
+    """
     mig = migration_obj.Migration(status='preparing', source_compute='lab-a',
-                                  dest_compute='lab-b')
+                                  dest_compute='lab-b', saver=saver)
     return migrate_data_obj.LibvirtLiveMigrateData(
         migration=mig, target_connect_addr=dest_addr)
 

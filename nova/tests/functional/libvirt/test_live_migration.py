@@ -85,9 +85,9 @@ class LabTestCase(testtools.TestCase):
         if os.path.exists(self.console):
             os.unlink(self.console)
 
-    def migrate(self, instance, during=None):
+    def migrate(self, instance, during=None, saver=None):
         """Live-migrate; ``during(instance)`` runs while it is in flight."""
-        data = lab.migrate_data(self.b['addr'])
+        data = lab.migrate_data(self.b['addr'], saver=saver)
         mig = data.migration
         calls = []
 
@@ -113,6 +113,7 @@ class LabTestCase(testtools.TestCase):
         result.wall = time.monotonic() - started
         result.calls = calls
         result.migration = mig
+        result.migrate_data = data
         return result
 
     def wait_running_job(self, instance, seconds_in=3.0):

@@ -516,6 +516,18 @@ class DriverLifecycleTestCase(testtools.TestCase):
                                                            self.instance)
         self.assertEqual([], self.driver.list_instance_uuids())
 
+    def test_power_state_of_a_guest_that_leaves_while_asked(self):
+        dom = self.hv.define_guest('a', 'vanishing', 256)
+        instance = instance_obj.Instance(uuid=dom.UUIDString())
+        real_state = dom.state
+
+        def gone(flags=0):
+            self.hv.hosts['a'].domains.pop(dom.UUIDString())
+            return real_state(flags)
+        dom.state = gone
+        self.assertEqual(libvirt_guest.NOSTATE,
+                         self.driver.get_power_state(instance))
+
     def test_available_resource(self):
         res = self.driver.get_available_resource()
         self.assertEqual('a', res['hypervisor_hostname'])

@@ -5,6 +5,8 @@ hypervisor: the link between the hosts is cut during post-copy (and during
 pre-copy), restored or not, on hosts that can or cannot resume.
 """
 
+import threading
+
 import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
@@ -48,10 +50,11 @@ class RulesTestCase(testtools.TestCase):
     def test_stall_watch(self):
         watch = recovery.StallWatch()
         self.assertEqual(0, watch.stalled_for(5))
+        mib = recovery.MOVING_BYTES
         watch.observe(1.0, 100)
-        watch.observe(4.0, 100)
+        watch.observe(4.0, 100 + 4096)      # a drained socket buffer
         self.assertEqual(3.0, watch.stalled_for(4.0))
-        watch.observe(5.0, 150)
+        watch.observe(5.0, 100 + mib)
         self.assertEqual(0.0, watch.stalled_for(5.0))
 
     def test_should_pause_stream(self):
@@ -148,6 +151,29 @@ class RecoveryScenarioTestCase(testtools.TestCase):
         self.assertIn('ERROR Instance %s: post-copy migration NOT recovered'
                       % out.domain_uuid, self.log.output)
         self.assertIn('--postcopy-resume guest-1', self.log.output)
+
+    def test_a_resume_call_that_never_returns_is_bounded(self):
+        self.flags(live_migration_postcopy_recovery_timeout=60)
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        def hang(ctx):
+            ctx['hv'].resume_hangs = release
+        out = self.run_scenario(at=[(CUT_AT, cut), (30.0, restore)],
+                                driver_hook=hang)
+        self.assertEqual([('recover', 'error')], out.callbacks)
+        # Two fail fast while the link is down; the third never returns
+        # and no fourth is started beside it.
+        self.assertEqual(3, out.state.resume_attempts)
+        [(gave_up, _n, _d)] = [a for a in out.state.actions
+                               if a[1] == 'postcopy-recovery-failed']
+        [(broke, _n, _d)] = [a for a in out.state.actions
+                             if a[1] == 'postcopy-broken']
+        self.assertAlmostEqual(broke + 60, gave_up, delta=0.6)
+        self.assertIn('moved no data before '
+                      'live_migration_postcopy_recovery_timeout',
+                      self.log.output)
+        self.assertNothingDestroyed(out)
 
     def test_libvirt_keepalive_detects_when_stall_pause_is_off(self):
         self.flags(live_migration_postcopy_stall_timeout=0)
