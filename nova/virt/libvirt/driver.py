@@ -267,6 +267,8 @@ class LibvirtDriver(driver.ComputeDriver):
                         'the hosts', uuid)
             active.state.postcopy_active = True
             active.state.postcopy_broken = True
+            if active.state.broken_since is None:
+                active.state.broken_since = self._clock.now()
 
     # -- live migration ---------------------------------------------------
 
@@ -338,9 +340,12 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         state = active.state
         lvconf = self._conf.libvirt
-        broke_at = self._clock.now()
+        # The recovery time counts from when the stream was first seen
+        # broken: libvirt's call may only have returned much later.
+        broke_at = state.broken_since or self._clock.now()
         state.postcopy_broken = True
-        state.record(broke_at, postcopy_recovery.ACTION_BROKEN, str(error))
+        state.record(self._clock.now(), postcopy_recovery.ACTION_BROKEN,
+                     str(error))
         self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
         timeout = lvconf.live_migration_postcopy_recovery_timeout
         LOG.warning('Instance %s: post-copy migration stream broke (%s). The '
@@ -562,6 +567,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if state.postcopy_broken and state.stall.stalled_for(now) == 0:
             LOG.info('Post-copy data is moving again')
             state.postcopy_broken = False
+            state.broken_since = None
         lvconf = self._conf.libvirt
         stalled = state.stall.stalled_for(now)
         if not postcopy_recovery.should_pause_stream(
@@ -571,6 +577,7 @@ class LibvirtDriver(driver.ComputeDriver):
         state.record(now, postcopy_recovery.ACTION_PAUSE,
                      'no data moved for %.1f s' % stalled)
         state.postcopy_broken = True
+        state.broken_since = now
         try:
             guest.pause_postcopy()
         except Exception as exc:

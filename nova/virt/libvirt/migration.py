@@ -396,6 +396,7 @@ class MonitorState(object):
     # Post-copy stream broken (libvirt said so, or the monitor paused a
     # stalled one) and not moving again yet; given up on for good.
     postcopy_broken: bool = False
+    broken_since: Optional[float] = None    # monitor clock
     postcopy_unrecovered: bool = False
     resume_attempts: int = 0
     stall: Any = None
