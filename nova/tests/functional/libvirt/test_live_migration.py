@@ -77,11 +77,22 @@ class LabTestCase(testtools.TestCase):
         return instance
 
     def _cleanup(self, instance):
-        for driver in (self.driver_a, self.driver_b):
-            try:
-                driver.destroy(None, instance)
-            except Exception:
-                pass
+        # Retried: a domain whose migration job libvirt still holds (a
+        # broken post-copy) refuses to be undefined until the job lets go,
+        # and a leftover with this test's name would break the next run.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            left = False
+            for driver in (self.driver_a, self.driver_b):
+                try:
+                    driver.destroy(None, instance)
+                    left = left or driver.host.find_guest(
+                        instance.uuid) is not None
+                except Exception:
+                    left = True
+            if not left:
+                break
+            time.sleep(1)
         if os.path.exists(self.console):
             os.unlink(self.console)
 
