@@ -264,6 +264,15 @@ class PostcopySwitchTestCase(testtools.TestCase):
         self.assertEqual('memory pass 2 set out to send 950 MiB, pass 1 '
                          '1000 MiB: not 10% less', reason)
 
+    def test_tiny_tail_pass_does_not_switch(self):
+        # 6 MiB after 4 MiB at 16 MiB/s: under a second, a converging tail.
+        t = self._tracker(256 * MiB, 4 * MiB, 6 * MiB)
+        self.assertIsNone(migration.should_switch_to_postcopy(
+            info(memory_bps=16 * MiB), t, True, False))
+        # The same sizes over a slower link take longer than a second.
+        self.assertIsNotNone(migration.should_switch_to_postcopy(
+            info(memory_bps=4 * MiB), t, True, False))
+
     def test_growing_pass(self):
         t = self._tracker(1000, 400, 600)
         self.assertIsNotNone(migration.should_switch_to_postcopy(
