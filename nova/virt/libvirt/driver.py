@@ -344,8 +344,7 @@ class LibvirtDriver(driver.ComputeDriver):
         # broken: libvirt's call may only have returned much later.
         broke_at = state.broken_since or self._clock.now()
         state.postcopy_broken = True
-        state.record(self._clock.now(), postcopy_recovery.ACTION_BROKEN,
-                     str(error))
+        state.record(broke_at, postcopy_recovery.ACTION_BROKEN, str(error))
         self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
         timeout = lvconf.live_migration_postcopy_recovery_timeout
         LOG.warning('Instance %s: post-copy migration stream broke (%s). The '

@@ -5,13 +5,12 @@ hypervisor: the link between the hosts is cut during post-copy (and during
 pre-copy), restored or not, on hosts that can or cannot resume.
 """
 
-import threading
-
 import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
 
 import nova.conf
+from nova import utils
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.fixtures import migration_model
 from nova.tests.unit.virt.libvirt import scenario
@@ -154,7 +153,9 @@ class RecoveryScenarioTestCase(testtools.TestCase):
 
     def test_a_resume_call_that_never_returns_is_bounded(self):
         self.flags(live_migration_postcopy_recovery_timeout=60)
-        release = threading.Event()
+        # A native event: the fake's call waits in an OS thread, also
+        # under eventlet.
+        release = utils.native_threading().Event()
         self.addCleanup(release.set)
 
         def hang(ctx):
