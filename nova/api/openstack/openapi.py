@@ -90,20 +90,21 @@ def _rules_by_operation():
     return found
 
 
-def _max(a, b):
+def _pick(choose, a, b):
+    """``choose`` (min or max) of two versions, None meaning "no bound"."""
     if a is None:
         return b
     if b is None:
         return a
-    return max(api_version.as_version(a), api_version.as_version(b))
+    return choose(api_version.as_version(a), api_version.as_version(b))
+
+
+def _max(a, b):
+    return _pick(max, a, b)
 
 
 def _min(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(api_version.as_version(a), api_version.as_version(b))
+    return _pick(min, a, b)
 
 
 def body_schemas(handler):

@@ -17,6 +17,8 @@ import dataclasses
 import itertools
 from typing import Optional
 
+from nova.virt.libvirt import migration
+
 STATUS_POSTCOPY_PAUSED = 'running (post-copy paused)'
 
 # Waits between resume attempts: 1 s, doubling, capped (seconds).
@@ -94,8 +96,8 @@ def status_for(postcopy_active, broken):
     if broken:
         return STATUS_POSTCOPY_PAUSED
     if postcopy_active:
-        return 'running (post-copy)'
-    return 'running'
+        return migration.STATUS_POSTCOPY
+    return migration.STATUS_RUNNING
 
 
 def manual_resume_hint(source_uri, domain_name, dest_uri, migrate_uri):

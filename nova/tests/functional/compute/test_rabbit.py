@@ -54,6 +54,21 @@ def rabbit_reachable(url):
     return None
 
 
+def seeded_database(testcase, prefix):
+    """A migrated, seeded SQLite database in a new temporary directory.
+
+    Returns (directory, URL, Database); the database is disposed of at
+    cleanup. Services in other processes open the same URL.
+    """
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    url = 'sqlite:///%s' % os.path.join(tmp, 'nova.sqlite')
+    db = db_api.Database(url)
+    testcase.addCleanup(db.dispose)
+    db_migration.db_sync(db.engine)
+    defaults.seed(db)
+    return tmp, url, db
+
+
 def free_name(prefix):
     return '%s-%s' % (prefix, uuid_lib.uuid4().hex[:6])
 
@@ -65,12 +80,8 @@ class MultiProcessRabbitTestCase(testtools.TestCase):
         reason = rabbit_reachable(RABBIT_URL)
         if reason:
             self.skipTest(reason)
-        self.tmp = tempfile.mkdtemp(prefix='nova-rabbit-test-')
-        self.db_url = 'sqlite:///%s' % os.path.join(self.tmp, 'nova.sqlite')
-        self.db = db_api.Database(self.db_url)
-        self.addCleanup(self.db.dispose)
-        db_migration.db_sync(self.db.engine)
-        defaults.seed(self.db)
+        self.tmp, self.db_url, self.db = seeded_database(
+            self, 'nova-rabbit-test-')
         self.image = db_api.image_create(self.db, {
             'name': 'busy', 'kernel': '/boot/vmlinuz',
             'initrd': '/boot/initrd.img', 'cmdline': 'console=ttyS0'})

@@ -22,7 +22,6 @@ JSON lines to ``$NOVA_DRILL_RESULTS`` when it is set.
 """
 
 import importlib
-import json
 import os
 import signal
 import time
@@ -129,12 +128,7 @@ class LabDrillTestCase(testtools.TestCase):
 
     def setUp(self):
         super(LabDrillTestCase, self).setUp()
-        try:
-            self.env = lab.load_env()
-        except lab.LabUnavailable as exc:
-            if os.environ.get('NOVA_LAB_REQUIRED'):
-                self.fail(str(exc))
-            self.skipTest(str(exc))
+        self.env = lab.env_for_test(self)
         self.uri = {'lab-a': self.env['NOVA_LAB_A_URI'],
                     'lab-b': self.env['NOVA_LAB_B_URI']}
         # Runs last: whatever the drill broke, the next test gets a lab.
@@ -298,12 +292,7 @@ class LabDrillTestCase(testtools.TestCase):
         return figures
 
     def write_figures(self, figures):
-        path = os.environ.get('NOVA_DRILL_RESULTS')
-        if path:
-            with open(path, 'a') as handle:
-                handle.write(json.dumps(figures, sort_keys=True) + '\n')
-        self.addDetail('figures', testtools.content.text_content(
-            json.dumps(figures, sort_keys=True)))
+        lab.write_figures(self, 'NOVA_DRILL_RESULTS', figures)
 
 
 class DrillTestCase(LabDrillTestCase):

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import uuid as uuid_lib
 
 from oslo_config import cfg
@@ -24,8 +23,6 @@ import nova.conf
 from nova.compute import api as compute_api
 from nova import context as nova_context
 from nova.db import api as db_api
-from nova.db import defaults
-from nova.db import migration as db_migration
 from nova import rpc
 from nova.tests.functional.compute import test_rabbit
 from nova.tests.functional.drills import base
@@ -40,12 +37,8 @@ class ComputeProcessesDrillTestCase(base.LabDrillTestCase):
         reason = test_rabbit.rabbit_reachable(RABBIT_URL)
         if reason:
             self.skipTest(reason)
-        self.tmp = tempfile.mkdtemp(prefix='nova-drill-')
-        self.db_url = 'sqlite:///%s' % os.path.join(self.tmp, 'nova.sqlite')
-        self.db = db_api.Database(self.db_url)
-        self.addCleanup(self.db.dispose)
-        db_migration.db_sync(self.db.engine)
-        defaults.seed(self.db)
+        self.tmp, self.db_url, self.db = test_rabbit.seeded_database(
+            self, 'nova-drill-')
         self.image = db_api.image_create(self.db, {
             'name': 'lab-guest', 'kernel': self.env['NOVA_LAB_KERNEL'],
             'initrd': self.env['NOVA_LAB_INITRD'],

@@ -5,9 +5,12 @@ daemons with the real libvirt-python, boots guests through the project's
 own driver and reads what the guest program prints on its console.
 """
 
+import json
 import os
 import re
 import time
+
+import testtools
 
 from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import migration as migration_obj
@@ -54,6 +57,20 @@ def env_for_test(testcase):
         if os.environ.get('NOVA_LAB_REQUIRED'):
             testcase.fail(str(exc))
         testcase.skipTest(str(exc))
+
+
+def write_figures(testcase, env_var, figures):
+    """A test's measured figures: one JSON line in $env_var, and a detail.
+
+    The drills (NOVA_DRILL_RESULTS) and the lab-vs-model runs
+    (NOVA_LAB_RESULTS) collect their tables this way.
+    """
+    line = json.dumps(figures, sort_keys=True)
+    path = os.environ.get(env_var)
+    if path:
+        with open(path, 'a') as handle:
+            handle.write(line + '\n')
+    testcase.addDetail('figures', testtools.content.text_content(line))
 
 
 def migrate_data(dest_addr, saver=None):

@@ -12,7 +12,6 @@ Results (wall time, bytes, downtime, throttle, passes) are appended as JSON
 lines to $NOVA_LAB_RESULTS when set, for comparison with the model.
 """
 
-import json
 import os
 import time
 import uuid
@@ -177,12 +176,7 @@ class LabTestCase(testtools.TestCase):
                               or [0]),
             'actions': result.state.actions,
         }
-        path = os.environ.get('NOVA_LAB_RESULTS')
-        if path:
-            with open(path, 'a') as handle:
-                handle.write(json.dumps(figures) + '\n')
-        self.addDetail('figures', testtools.content.text_content(
-            json.dumps(figures)))
+        lab.write_figures(self, 'NOVA_LAB_RESULTS', figures)
         return figures
 
 

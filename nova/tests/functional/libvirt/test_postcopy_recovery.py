@@ -20,13 +20,9 @@ to be cut (QEMU sends post-copy pages without the migration's bandwidth
 cap). Figures go to $NOVA_DRILL_RESULTS like the other drills.
 """
 
-import json
-import os
 import re
 import subprocess
 import time
-
-import testtools
 
 from nova.tests.functional.drills import faults
 from nova.tests.functional.libvirt import lab
@@ -99,12 +95,7 @@ class PostcopyRecoveryTestCase(base.LabTestCase):
         return state
 
     def write_figures(self, figures):
-        path = os.environ.get('NOVA_DRILL_RESULTS')
-        if path:
-            with open(path, 'a') as handle:
-                handle.write(json.dumps(figures, sort_keys=True) + '\n')
-        self.addDetail('figures', testtools.content.text_content(
-            json.dumps(figures, sort_keys=True)))
+        lab.write_figures(self, 'NOVA_DRILL_RESULTS', figures)
 
     def test_link_cut_in_postcopy_then_restored(self):
         timeout = 40
