@@ -5,7 +5,7 @@ Runs a matrix of guest workloads through the real driver code
 ``nova.virt.libvirt.migration``) once per completion strategy, and reports
 how each strategy did against the physical floor RAM / bandwidth. The
 simulated backend plays the hypervisor with the fake libvirt and the QEMU
-migration model of ``nova.tests.fixtures`` on a virtual clock; a backend for
+migration model of ``nova.simulator`` on a virtual clock; a backend for
 real hosts only has to turn one (strategy, workload) pair into the same
 ``metrics.Observation``.
 """

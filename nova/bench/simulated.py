@@ -20,8 +20,8 @@ from nova.conf import libvirt as libvirt_conf
 from nova.objects import instance as instance_obj
 from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import migration as migration_obj
-from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import migration_model
+from nova.simulator import libvirt as fakelibvirt
+from nova.simulator import migration_model
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest

@@ -25,7 +25,7 @@ Compute services, each with its own settings:
   no ``--compute`` is given), with its virt type, guest kernel and initrd
   (registered as the image ``lab-guest``) and the shared console dir;
 * ``--fake-hypervisors``: the simulated libvirt of the tests
-  (``nova.tests.fixtures.libvirt``) on a clock sped up ``--fake-speed``
+  (``nova.simulator.libvirt``) on a clock sped up ``--fake-speed``
   times, no QEMU needed. A guest's metadata ``dirty_rate`` (MiB/s) and
   ``dirty_mib`` give it a workload, as on the lab guest's command line.
 """
@@ -212,8 +212,8 @@ class AllInOne(object):
                      values['kernel'])
 
     def _fake_world(self):
-        from nova.tests.fixtures import libvirt as fakelibvirt
-        from nova.tests.fixtures import migration_model
+        from nova.simulator import libvirt as fakelibvirt
+        from nova.simulator import migration_model
         clock = fakelibvirt.RealTimeClock(speed=self.fake_speed, tick=0.02)
         world = fakelibvirt.Hypervisors(clock=clock)
         world.set_link(migration_model.Link(

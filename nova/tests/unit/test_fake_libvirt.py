@@ -5,7 +5,7 @@ import dataclasses
 from oslo_utils import importutils
 import testtools
 
-from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 
 # libvirt-python is in requirements.txt: every tox environment has it.
@@ -46,7 +46,7 @@ class FakeMatchesRealTestCase(testtools.TestCase):
         hv.add_host('a')
         hv.add_host('b')
         dom = hv.define_guest('a', 'vm', 64)
-        from nova.tests.fixtures import migration_model
+        from nova.simulator import migration_model
         job = migration_model.MigrationModel(dom.workload,
                                              hv.default_link)
         self.assertEqual(set(), set(job.job_stats()) - keys)
@@ -65,7 +65,7 @@ class RealTimeClockTestCase(testtools.TestCase):
 
     def test_migration_completes_with_the_real_clock_driver(self):
         from nova.objects import instance as instance_obj
-        from nova.tests.fixtures import migration_model
+        from nova.simulator import migration_model
         from nova.virt.libvirt import driver as libvirt_driver
         from nova.virt.libvirt import host as libvirt_host
 

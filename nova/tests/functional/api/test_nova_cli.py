@@ -2,7 +2,7 @@
 
 nova-all runs with ``--fake-hypervisors``: the real API, compute services,
 manager and libvirt driver with its migration monitor, on the simulated
-libvirt/QEMU of ``nova.tests.fixtures.libvirt`` (sped up). Guests get a
+libvirt/QEMU of ``nova.simulator.libvirt`` (sped up). Guests get a
 workload from their metadata (``dirty_rate`` MiB/s over ``dirty_mib``
 MiB), as the lab guest does from its kernel command line.
 """

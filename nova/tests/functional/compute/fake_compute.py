@@ -5,7 +5,7 @@ multi-process tests.
         --config-file nova.conf --config-file this-host.conf
 
 It runs the real ComputeService, ComputeManager and LibvirtDriver; only
-libvirt is the fake (``nova.tests.fixtures.libvirt``) on a sped-up clock.
+libvirt is the fake (``nova.simulator.libvirt``) on a sped-up clock.
 The fake's hosts live inside one process, so each compute process has a
 world with every host (``NOVA_FAKE_HOSTS``, ``name=address,...``) in which
 its own migrations run. What the other process's libvirt would do for an
@@ -32,8 +32,8 @@ from nova.cmd import compute as compute_cmd
 from nova.compute import manager as compute_manager
 from nova.compute import service as compute_service
 from nova.objects import instance as instance_obj
-from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import migration_model
+from nova.simulator import libvirt as fakelibvirt
+from nova.simulator import migration_model
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 

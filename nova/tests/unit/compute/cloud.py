@@ -2,7 +2,7 @@
 fake hypervisor, the in-process RPC transport and the compute API.
 
 The services run the real ComputeManager and the real LibvirtDriver; only
-libvirt is simulated (``nova.tests.fixtures.libvirt``), on a sped-up real
+libvirt is simulated (``nova.simulator.libvirt``), on a sped-up real
 clock, so migrations take real (short) time and requests can reach a
 migration while it runs.
 """
@@ -23,8 +23,8 @@ from nova.db import api as db_api
 from nova.db import defaults
 from nova.db import migration as db_migration
 from nova import rpc
-from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import migration_model
+from nova.simulator import libvirt as fakelibvirt
+from nova.simulator import migration_model
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 

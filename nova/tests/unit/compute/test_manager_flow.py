@@ -12,7 +12,7 @@ import testtools
 from nova.compute import states
 from nova.db import api as db_api
 from nova import exception
-from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.simulator import libvirt as fakelibvirt
 from nova.tests.unit.compute import cloud
 
 C = fakelibvirt.C

@@ -13,8 +13,8 @@ import testtools
 import nova.conf
 from nova import exception
 from nova.objects import instance as instance_obj
-from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import migration_model
+from nova.simulator import libvirt as fakelibvirt
+from nova.simulator import migration_model
 from nova.tests.unit.virt.libvirt import scenario
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest

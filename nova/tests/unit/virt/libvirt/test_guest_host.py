@@ -2,7 +2,7 @@
 
 import testtools
 
-from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 

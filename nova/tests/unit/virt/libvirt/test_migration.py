@@ -4,7 +4,7 @@ import collections
 
 import testtools
 
-from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
 

@@ -2,7 +2,7 @@
 
 import testtools
 
-from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import migration_flags
 
 C = fakelibvirt.C

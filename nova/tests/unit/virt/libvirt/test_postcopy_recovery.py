@@ -11,8 +11,8 @@ import testtools
 
 import nova.conf
 from nova import utils
-from nova.tests.fixtures import libvirt as fakelibvirt
-from nova.tests.fixtures import migration_model
+from nova.simulator import libvirt as fakelibvirt
+from nova.simulator import migration_model
 from nova.tests.unit.virt.libvirt import scenario
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import postcopy_recovery as recovery
