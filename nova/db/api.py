@@ -521,3 +521,67 @@ def migration_update(db, migration_id, values, expected=None):
     """
     return _conditional_update(db, models.Migration, models.Migration.id,
                                int(migration_id), values, expected)
+
+
+# -- migration timelines -------------------------------------------------------
+
+TIMELINE_POINT = 'point'
+TIMELINE_EVENT = 'event'
+
+
+def migration_timeline_add(db, migration_id, kind, rows, thin=None):
+    """Append timeline rows (dicts of the table's columns) of one kind.
+
+    ``thin(ids)``, given the ids of every row of that kind oldest first,
+    returns the ids to keep; the others are deleted in the same
+    transaction, which bounds the rows a migration holds.
+    """
+    model = models.MigrationTimeline
+    with db.session() as session:
+        for values in rows:
+            session.add(model(migration_id=int(migration_id), kind=kind,
+                              **values))
+        session.flush()
+        if thin is None:
+            return
+        ids = list(session.scalars(sa.select(model.id).where(
+            model.migration_id == int(migration_id),
+            model.kind == kind).order_by(model.elapsed, model.id)))
+        keep = set(thin(ids))
+        drop = [i for i in ids if i not in keep]
+        if drop:
+            session.execute(sa.delete(model).where(model.id.in_(drop)))
+
+
+def migration_timeline_get(db, migration_id):
+    """Every timeline row of a migration, in time order."""
+    model = models.MigrationTimeline
+    stmt = sa.select(model).where(
+        model.migration_id == int(migration_id)).order_by(model.elapsed,
+                                                          model.id)
+    with db.session() as session:
+        return [_to_dict(r) for r in session.scalars(stmt)]
+
+
+def migration_get_finished_before(db, before, statuses):
+    """Migrations in one of ``statuses`` last changed before ``before``."""
+    model = models.Migration
+    stmt = sa.select(model).where(
+        model.status.in_(list(statuses)),
+        sa.func.coalesce(model.updated_at, model.created_at) < before
+    ).order_by(model.id)
+    with db.session() as session:
+        return [_to_dict(r) for r in session.scalars(stmt)]
+
+
+def migration_purge(db, migration_ids):
+    """Delete migrations and their timelines; (migrations, timeline rows)."""
+    ids = [int(i) for i in migration_ids]
+    if not ids:
+        return 0, 0
+    with db.session() as session:
+        rows = session.execute(sa.delete(models.MigrationTimeline).where(
+            models.MigrationTimeline.migration_id.in_(ids))).rowcount
+        migrations = session.execute(sa.delete(models.Migration).where(
+            models.Migration.id.in_(ids))).rowcount
+    return migrations, rows

@@ -145,3 +145,30 @@ class Migration(TimestampMixin, Base):
     disk_remaining = sa.Column(sa.BigInteger, nullable=False, default=0)
     project_id = sa.Column(sa.String(255))
     user_id = sa.Column(sa.String(255))
+
+
+class MigrationTimeline(TimestampMixin, Base):
+    """A migration's monitor samples (kind 'point') and decisions
+    (kind 'event'); deleted with the migration (``migration_purge``).
+    """
+    __tablename__ = 'migration_timeline'
+    __table_args__ = (
+        sa.Index('migration_timeline_migration_id_kind_idx', 'migration_id',
+                 'kind'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    migration_id = sa.Column(sa.Integer, nullable=False)
+    kind = sa.Column(sa.String(8), nullable=False)
+    elapsed = sa.Column(sa.Float, nullable=False)
+    iteration = sa.Column(sa.Integer)
+    memory_remaining = sa.Column(sa.BigInteger)
+    memory_total = sa.Column(sa.BigInteger)
+    data_remaining = sa.Column(sa.BigInteger)
+    dirty_bps = sa.Column(sa.Float)
+    transfer_bps = sa.Column(sa.Float)
+    throttle = sa.Column(sa.Integer)
+    downtime_ms = sa.Column(sa.Integer)
+    phase = sa.Column(sa.String(16))
+    action = sa.Column(sa.String(64))
+    reason = sa.Column(sa.Text)

@@ -97,7 +97,8 @@ class BackendTestMixin(object):
         self.assertEqual(migration.head_revision(),
                          migration.db_version(self.db.engine))
         migration.db_sync(self.db.engine)
-        self.assertEqual('0001', migration.db_version(self.db.engine))
+        self.assertEqual(migration.head_revision(),
+                         migration.db_version(self.db.engine))
 
     def test_models_match_migrations(self):
         with self.db.engine.connect() as conn:

@@ -1,0 +1,383 @@
+"""A live migration's timeline, and what it says about when it will end.
+
+The monitor samples the job every poll; a ``TimelinePoint`` is one such
+sample in plain numbers and a ``TimelineEvent`` one of the monitor's
+automatic decisions (or an operator's) with the reason it gave. Both are
+saved with the Migration record (``Migration.add_timeline_points`` /
+``add_timeline_event``) and read back by ``nova-manage live-migration``
+and the ``/os-migration-progress`` API resource.
+
+``assess(points, events)`` is the operator's question: will it finish,
+when, and if not, why not and what would finish it. It is pure: no clock,
+no database; the numbers it returns come only from the timeline.
+
+``bounded(points, limit, head)`` is the retention rule of the saved
+timeline: the first ``head`` points stay as they are, the older ones after
+them are thinned, so a migration that runs for hours still keeps its start,
+its recent past and the shape in between in ``limit`` rows.
+"""
+
+import dataclasses
+import statistics
+from typing import List, Optional, Sequence
+
+PRE_COPY = 'pre-copy'
+POST_COPY = 'post-copy'
+PAUSED = 'paused'
+PHASES = (PRE_COPY, POST_COPY, PAUSED)
+
+# Verdicts.
+STARTING = 'starting'
+CONVERGING = 'converging'
+NOT_CONVERGING = 'not converging'
+IN_POST_COPY = 'in post-copy'
+PAUSED_FOR_COMPLETION = 'paused by force-complete'
+VERDICTS = (STARTING, CONVERGING, NOT_CONVERGING, IN_POST_COPY,
+            PAUSED_FOR_COMPLETION)
+
+# Options that can make a pre-copy migration finish.
+OPT_AUTO_CONVERGE = 'auto-converge'
+OPT_POST_COPY = 'post-copy'
+OPT_FORCE_COMPLETE = 'force-complete'
+OPT_DOWNTIME = 'downtime'
+
+# The rates of the last WINDOW_S seconds make the estimate: long enough
+# to cover more than one memory pass of a small guest, short enough to see
+# a throttle step or a phase change within a few polls.
+WINDOW_S = 4.0
+# A migration "converges" when the link outruns the dirty rate by this
+# factor; below it the remainder shrinks too slowly to call an end.
+CONVERGE_MARGIN = 1.05
+# Auto-converge throttles up to this (QEMU's default maximum).
+MAX_THROTTLE = 99
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass
+class TimelinePoint(object):
+    """One monitor sample, in bytes, bytes/s, percent and milliseconds."""
+
+    elapsed: float                   # seconds since the monitor started
+    iteration: int = 0               # memory pass (QEMU's iteration)
+    memory_remaining: int = 0
+    memory_total: int = 0
+    data_remaining: int = 0          # memory + disk
+    dirty_bps: float = 0.0           # guest dirty rate
+    transfer_bps: float = 0.0        # what the link carried
+    throttle: int = 0                # auto-converge CPU throttle, %
+    downtime_ms: int = 0             # allowed downtime step now
+    phase: str = PRE_COPY
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise ValueError('phase must be one of %s, not %r'
+                             % (', '.join(PHASES), self.phase))
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TimelineEvent(object):
+    """One decision: its action name (the monitor's) and its reason."""
+
+    elapsed: float
+    action: str
+    reason: str = ''
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def point_from_job_info(elapsed, info, phase=PRE_COPY, downtime_ms=0):
+    """A TimelinePoint from a libvirt job-stats object (``JobInfo``).
+
+    Duck-typed on libvirt's key names so this module does not import the
+    driver; the dirty rate comes in pages/s and leaves in bytes/s.
+    """
+    page = getattr(info, 'memory_page_size', 0) or 4096
+    return TimelinePoint(
+        elapsed=round(float(elapsed), 3),
+        iteration=int(getattr(info, 'memory_iteration', 0) or 0),
+        memory_remaining=int(getattr(info, 'memory_remaining', 0) or 0),
+        memory_total=int(getattr(info, 'memory_total', 0) or 0),
+        data_remaining=int(getattr(info, 'data_remaining', 0) or 0),
+        dirty_bps=float((getattr(info, 'memory_dirty_rate', 0) or 0) * page),
+        transfer_bps=float(getattr(info, 'memory_bps', 0) or 0),
+        throttle=int(getattr(info, 'auto_converge_throttle', 0) or 0),
+        downtime_ms=int(downtime_ms or 0),
+        phase=phase)
+
+
+def phase_of(postcopy_active, paused_by_monitor):
+    """The phase name of the monitor's state flags."""
+    if postcopy_active:
+        return POST_COPY
+    if paused_by_monitor:
+        return PAUSED
+    return PRE_COPY
+
+
+# -- retention -------------------------------------------------------------------
+
+def bounded(points, limit, head):
+    """At most ``limit`` points: the first ``head``, the rest thinned.
+
+    Past the head, every second point is dropped (oldest first) until the
+    list fits, always keeping the newest point, so the saved shape stays
+    evenly spaced rather than cut off.
+    """
+    points = list(points)
+    if limit < head + 2:
+        raise ValueError('limit must leave room for the head and two more')
+    while len(points) > limit:
+        tail = points[head:]
+        keep = tail[::2]
+        if keep[-1] is not tail[-1]:
+            keep.append(tail[-1])
+        if len(keep) == len(tail):      # nothing left to thin
+            keep = keep[-(limit - head):]
+        points = points[:head] + keep
+    return points
+
+
+# -- the estimate ------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Assessment(object):
+    """What the timeline says; ``eta_s`` is None when no end is in sight."""
+
+    verdict: str
+    phase: str
+    elapsed: float = 0.0
+    eta_s: Optional[float] = None
+    progress: float = 0.0            # 0..1 of the memory moved
+    remaining: int = 0
+    dirty_bps: float = 0.0
+    transfer_bps: float = 0.0
+    throttle: int = 0
+    why: str = ''
+    # Options that would finish a migration that does not converge, best
+    # first, each (option name, one-line explanation).
+    would_finish: List[tuple] = dataclasses.field(default_factory=list)
+    last_action: Optional[TimelineEvent] = None
+
+    def as_dict(self):
+        values = dataclasses.asdict(self)
+        values['would_finish'] = [{'option': name, 'how': how}
+                                  for name, how in self.would_finish]
+        return values
+
+
+def _recent(points, window_s):
+    last = points[-1].elapsed
+    return [p for p in points if p.elapsed >= last - window_s]
+
+
+def _median(values):
+    values = [v for v in values if v > 0]
+    return float(statistics.median(values)) if values else 0.0
+
+
+def _link_rate(points, window):
+    """Bytes/s the link carries: libvirt's own figure, or the fall of the
+    remainder across the window when it gives none.
+    """
+    rate = _median([p.transfer_bps for p in window])
+    if rate > 0:
+        return rate
+    rates = [p.transfer_bps for p in points if p.transfer_bps > 0]
+    if rates:
+        return rates[-1]
+    if len(window) >= 2 and window[-1].elapsed > window[0].elapsed:
+        fall = window[0].memory_remaining - window[-1].memory_remaining
+        return max(fall, 0) / (window[-1].elapsed - window[0].elapsed)
+    return 0.0
+
+
+def _progress(point):
+    if not point.memory_total:
+        return 0.0
+    done = 1.0 - float(point.memory_remaining) / point.memory_total
+    return min(max(done, 0.0), 1.0)
+
+
+def _fmt_rate(bps):
+    return '%.1f MiB/s' % (bps / MiB)
+
+
+def _pass_began(points):
+    """When the latest memory pass began (its first sample's time)."""
+    began = points[-1].elapsed
+    for point in reversed(points):
+        if point.iteration != points[-1].iteration:
+            break
+        began = point.elapsed
+    return began
+
+
+def _precopy_eta(remaining, link, dirty, downtime_ms, in_pass_s=0.0):
+    """Seconds until pre-copy can stop the guest, None if it cannot.
+
+    QEMU only counts what the guest dirtied at the start of each pass, so
+    the remainder it reports leaves out what was dirtied since the pass
+    began (``in_pass_s`` seconds ago). From there the remainder shrinks at
+    (link - dirty) until it fits in the allowed downtime; then QEMU stops
+    the guest and sends it.
+    """
+    if link <= 0 or link < dirty * CONVERGE_MARGIN:
+        return None
+    pending = remaining + dirty * in_pass_s
+    final = link * downtime_ms / 1000.0
+    return max(pending - final, 0.0) / (link - dirty) + (
+        min(pending, final) / link)
+
+
+def _would_finish(remaining, link, dirty, throttle, downtime_ms, events):
+    """The options that would finish a pre-copy that does not converge."""
+    used = {e.action for e in events}
+    options = []
+    if dirty > 0 and link > 0:
+        needed = int(min(100, -(-100 * (1.0 - link / (dirty *
+                                                      CONVERGE_MARGIN)) // 1)))
+        if needed <= MAX_THROTTLE:
+            how = ('a CPU throttle of %d%% or more brings the dirty rate '
+                   'under the link' % max(needed, 1))
+            if throttle:
+                how += ' (now %d%%; auto-converge raises it each pass)' % (
+                    throttle)
+            else:
+                how += (' ([libvirt] live_migration_permit_auto_converge; '
+                        'ignored when post-copy is permitted)')
+            options.append((OPT_AUTO_CONVERGE, how))
+    if 'postcopy' not in used and link > 0:
+        options.append((OPT_POST_COPY, (
+            'switching to post-copy runs the guest on the destination at '
+            'once and pulls the remaining %d MiB in about %.0f s '
+            '([libvirt] live_migration_permit_post_copy)')
+            % (remaining // MiB, remaining / link)))
+    if 'pause' not in used and link > 0:
+        options.append((OPT_FORCE_COMPLETE, (
+            'force-complete (nova server-migration-force-complete) switches '
+            'to post-copy when permitted, else pauses the guest for about '
+            '%.1f s while the remaining %d MiB go')
+            % (remaining / link, remaining // MiB)))
+    if link > 0 and downtime_ms:
+        # What the guest would have to stop for to send the remainder.
+        needed_ms = 1000.0 * remaining / link
+        options.append((OPT_DOWNTIME, (
+            'an allowed downtime of %d ms (now %d ms) would let it stop the '
+            'guest and finish; [libvirt] live_migration_downtime caps the '
+            'steps') % (needed_ms, downtime_ms)))
+    return options
+
+
+def assess(points, events=(), window_s=WINDOW_S):
+    """The verdict and ETA of a migration from its timeline.
+
+    ``points``: TimelinePoints in time order (at least one for anything
+    but STARTING); ``events``: TimelineEvents in time order.
+    """
+    points = sorted(points, key=lambda p: p.elapsed)
+    events = sorted(events, key=lambda e: e.elapsed)
+    last_action = events[-1] if events else None
+    if not points:
+        return Assessment(verdict=STARTING, phase=PRE_COPY,
+                          why='no sample yet', last_action=last_action)
+    last = points[-1]
+    window = _recent(points, window_s)
+    same_phase = [p for p in window if p.phase == last.phase] or [last]
+    link = _link_rate(points, same_phase)
+    dirty = _median([p.dirty_bps for p in same_phase]) if (
+        last.phase == PRE_COPY) else 0.0
+    # A throttle step changes the dirty rate at once: the latest counts.
+    if last.phase == PRE_COPY and last.throttle and last.dirty_bps > 0:
+        dirty = last.dirty_bps
+    remaining = last.memory_remaining or last.data_remaining
+    base = dict(phase=last.phase, elapsed=last.elapsed,
+                progress=_progress(last), remaining=remaining,
+                dirty_bps=dirty, transfer_bps=link, throttle=last.throttle,
+                last_action=last_action)
+    if last.phase == POST_COPY:
+        eta = remaining / link if link > 0 else None
+        return Assessment(
+            verdict=IN_POST_COPY, eta_s=eta,
+            why=('the guest runs on the destination; %d MiB left to pull '
+                 'at %s' % (remaining // MiB, _fmt_rate(link))), **base)
+    if last.phase == PAUSED:
+        eta = remaining / link if link > 0 else None
+        return Assessment(
+            verdict=PAUSED_FOR_COMPLETION, eta_s=eta,
+            why=('the guest is paused so that nothing is dirtied; %d MiB '
+                 'left at %s' % (remaining // MiB, _fmt_rate(link))), **base)
+    if last.iteration <= 1 and last.memory_remaining and (
+            dirty == 0 or len(window) < 2):
+        # First pass, nothing dirtied measured yet: the bulk copy.
+        eta = remaining / link if link > 0 else None
+        return Assessment(
+            verdict=STARTING if eta is None else CONVERGING, eta_s=eta,
+            why='first pass: copying all memory at %s' % _fmt_rate(link),
+            **base)
+    eta = _precopy_eta(remaining, link, dirty, last.downtime_ms,
+                       last.elapsed - _pass_began(points))
+    if eta is not None:
+        return Assessment(
+            verdict=CONVERGING, eta_s=eta,
+            why=('the link (%s) outruns the dirty rate (%s); %d MiB left'
+                 % (_fmt_rate(link), _fmt_rate(dirty), remaining // MiB)),
+            **base)
+    if link <= 0:
+        return Assessment(verdict=STARTING, why='no transfer rate yet',
+                          **base)
+    return Assessment(
+        verdict=NOT_CONVERGING,
+        why=('the guest dirties %s, the link carries %s: each pass leaves '
+             'as much as it sent' % (_fmt_rate(dirty), _fmt_rate(link))),
+        would_finish=_would_finish(remaining, link, dirty, last.throttle,
+                                   last.downtime_ms, events),
+        **base)
+
+
+# -- calibration -------------------------------------------------------------------
+
+@dataclasses.dataclass
+class RecordedRun(object):
+    """A finished migration's timeline and when it really ended."""
+
+    name: str
+    points: Sequence[TimelinePoint]
+    events: Sequence[TimelineEvent]
+    duration_s: float          # on the points' clock
+
+
+def eta_error_at(run, fraction, window_s=WINDOW_S):
+    """The relative ETA error at ``fraction`` of the run's real duration.
+
+    The estimate from the points seen up to then, against the time that
+    was really left: |eta - left| / left. None when the timeline gave no
+    ETA at that moment (a migration that was not converging then).
+    """
+    at = fraction * run.duration_s
+    seen = [p for p in run.points if p.elapsed <= at]
+    happened = [e for e in run.events if e.elapsed <= at]
+    if not seen:
+        return None
+    result = assess(seen, happened, window_s=window_s)
+    if result.eta_s is None:
+        return None
+    left = run.duration_s - seen[-1].elapsed
+    if left <= 0:
+        return None
+    return abs(result.eta_s - left) / left
+
+
+def calibration(runs, fractions=(0.25, 0.5, 0.75), window_s=WINDOW_S):
+    """{fraction: (median error, runs with an ETA, runs)} over ``runs``."""
+    report = {}
+    for fraction in fractions:
+        errors = [eta_error_at(run, fraction, window_s) for run in runs]
+        known = [e for e in errors if e is not None]
+        report[fraction] = (statistics.median(known) if known else None,
+                            len(known), len(errors))
+    return report
