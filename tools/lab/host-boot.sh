@@ -22,6 +22,12 @@ for m in $LAB_PRIVATE_MOUNTS; do
     mount --bind "$HDIR/${m%%:*}" "${m#*:}"
 done
 mount --bind "$HDIR/hosts" /etc/hosts
+# The host's libvirt/QEMU build (first word of $HDIR/stack, written by
+# setup.sh): "system", or an unpacked build laid over /usr.
+BUILD=$(awk 'NR == 1 { print $1 }' "$HDIR/stack" 2>/dev/null || true)
+mount_stack "${BUILD:-system}"
+echo "host-boot: $HOST build ${BUILD:-system}: $(libvirtd --version 2>&1 | head -n1)," \
+    "$(qemu-system-x86_64 --version 2>&1 | head -n1)"
 
 virtlogd -d -p /run/libvirt/virtlogd.pid
 libvirtd -d --listen -p /run/libvirt/libvirtd.pid

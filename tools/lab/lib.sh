@@ -26,6 +26,76 @@ QEMU_BIN=/usr/bin/qemu-system-x86_64
 # host's mount namespace).  Format: <subdir under the host dir>:<mount point>.
 LAB_PRIVATE_MOUNTS="run:/run/libvirt lib:/var/lib/libvirt etc:/etc/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
 
+# Stacks (libvirt + QEMU builds).  "system" is whatever the machine's
+# packages installed (Debian 12: libvirt 9.0, QEMU 7.2); "backports" is
+# Debian's bookworm-backports build (libvirt 11.3, QEMU 10.0) unpacked under
+# $LAB_STACKS_DIR/backports/root (never installed) and laid over /usr inside
+# the host's own mount namespace, so each daemon runs its own binaries by
+# the usual paths.  The lab's STACK (setup.sh writes it to $LAB_STACK_FILE):
+#   debian12  both hosts on the system stack (default)
+#   backports both hosts on the backports stack
+#   mixed     lab-a system, lab-b backports: a rolling upgrade
+LAB_STACKS="debian12 backports mixed"
+LAB_STACK_FILE=$LAB_DIR/stack
+LAB_STACKS_DIR=$LAB_DIR/stacks
+LAB_BACKPORTS_SUITE=bookworm-backports
+# What is unpacked for the backports stack: the daemons, their libraries
+# and QEMU with its firmware; the rest comes from the system.
+LAB_BACKPORTS_PACKAGES="libvirt0 libvirt-common libvirt-daemon libvirt-daemon-common
+libvirt-daemon-log libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+qemu-system-common qemu-system-data seabios"
+
+LAB_STACK_OWN_DIRS="/usr/lib/x86_64-linux-gnu/libvirt /usr/lib/libvirt /usr/share/libvirt
+/usr/lib/x86_64-linux-gnu/qemu /usr/lib/qemu /usr/share/qemu /usr/share/seabios"
+
+# lab_stack: the lab's current stack (debian12 when none was chosen).
+lab_stack() {
+    local s
+    s=$(cat "$LAB_STACK_FILE" 2>/dev/null || true)
+    echo "${s:-debian12}"
+}
+
+# stack_of_host STACK HOST -> system | backports
+stack_of_host() {
+    case "$1" in
+        debian12) echo system ;;
+        backports) echo backports ;;
+        mixed) if [ "$2" = lab-a ]; then echo system; else echo backports; fi ;;
+        *) return 1 ;;
+    esac
+}
+host_stack() { stack_of_host "$(lab_stack)" "$1"; }
+stack_root() { echo "$LAB_STACKS_DIR/$1/root"; }
+
+# mount_stack BUILD: inside a private mount namespace, lay BUILD's /usr over
+# the system's (read-only overlay; files BUILD lacks come from the system).
+mount_stack() {
+    local root
+    [ "$1" = system ] && return 0
+    root=$(stack_root "$1")
+    [ -x "$root/usr/sbin/libvirtd" ] || die "stack $1 is not unpacked under $root (run setup.sh)"
+    mount -t overlay "nova-lab-$1" -o "lowerdir=$root/usr:/usr" /usr
+    # Directories of loadable modules and data are the build's alone: the
+    # system's libvirt 9.0 driver modules would not load into a newer
+    # libvirtd (and QEMU checks its modules' build too).
+    for d in $LAB_STACK_OWN_DIRS; do
+        if [ -d "$root$d" ]; then mount --bind "$root$d" "$d"; fi
+    done
+}
+
+# in_stack BUILD CMD...: run CMD with BUILD's binaries (own mount namespace).
+in_stack() {
+    local build=$1
+    shift
+    if [ "$build" = system ]; then
+        "$@"
+    else
+        unshare --mount --propagation private -- bash -c \
+            '. "$1"; mount_stack "$2" && shift 2 && exec "$@"' \
+            in_stack "$LAB_TOOLS/lib.sh" "$build" "$@"
+    fi
+}
+
 # Per-host facts: host_<field> <host>
 host_letter() { case "$1" in lab-a) echo A ;; lab-b) echo B ;; *) return 1 ;; esac; }
 host_addr() { case "$1" in lab-a) echo 198.18.0.1 ;; lab-b) echo 198.18.0.2 ;; esac; }

@@ -12,6 +12,10 @@
 #   NOVA_LAB_VIRT_TYPE    auto (default) | kvm | qemu  -- force the domain type
 #   NOVA_LAB_KVM_PROBE_TIMEOUT  seconds to wait for a KVM guest (default 15)
 #   NOVA_LAB_DEBUG=1      libvirtd debug logging
+#   STACK                 debian12 (default) | backports | mixed: which
+#                         libvirt/QEMU each host runs (see lib.sh); the
+#                         backports build is unpacked, never installed
+#   NOVA_LAB_STACK_REFRESH=1  unpack the backports build again (newer debs)
 set -eu
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,6 +52,119 @@ step_packages() {
     else
         log "packages: all present"
     fi
+}
+
+# The bookworm-backports suite in the package sources, from the archive
+# the machine already uses for bookworm (a fresh Debian 12 has no entry).
+ensure_backports_source() {
+    local uri f=/etc/apt/sources.list.d/nova-lab-backports.sources
+    if apt-cache policy 2>/dev/null | grep -q " $LAB_BACKPORTS_SUITE/main "; then
+        return 0
+    fi
+    uri=$(apt-cache policy 2>/dev/null |
+        awk '$3 == "bookworm/main" && $2 ~ /^https?:/ { print $2; exit }')
+    [ -n "$uri" ] || die "no Debian bookworm/main source found to take the archive from"
+    log "adding $LAB_BACKPORTS_SUITE ($uri) to the package sources: $f"
+    cat >"$f" <<EOF
+# Added by nova tools/lab/setup.sh for STACK=backports|mixed: Debian's
+# $LAB_BACKPORTS_SUITE suite from the archive this machine uses.  Backports
+# are NotAutomatic: nothing is installed from here unless asked for.
+Types: deb
+URIs: $uri
+Suites: $LAB_BACKPORTS_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    APT_UPDATED=0
+    apt_update_once
+}
+
+# backports_download DIR: the backports build's .debs into DIR.
+backports_download() {
+    local p
+    # shellcheck disable=SC2046
+    (cd "$1" && apt-get download -q $(for p in $LAB_BACKPORTS_PACKAGES; do
+        echo "$p/$LAB_BACKPORTS_SUITE"; done) </dev/null >download.log 2>&1)
+}
+
+# The backports build: its .debs downloaded and unpacked (dpkg -x) under
+# stacks/backports/root; the system's packages are left as they are.
+step_stack_backports() {
+    local dir=$LAB_STACKS_DIR/backports tmp p missing
+    if [ -x "$(stack_root backports)/usr/sbin/libvirtd" ] && [ -s "$dir/versions" ] &&
+        [ "${NOVA_LAB_STACK_REFRESH:-0}" != 1 ]; then
+        log "stack backports: unpacked, $(grep -E '^(libvirt-daemon|qemu-system-x86) ' "$dir/versions" | paste -sd' ')"
+        return 0
+    fi
+    ensure_backports_source
+    tmp=$dir/build
+    rm -rf "$tmp"
+    mkdir -p "$tmp/debs" "$tmp/root"
+    log "stack backports: downloading from $LAB_BACKPORTS_SUITE"
+    if ! backports_download "$tmp/debs"; then
+        apt_update_once
+        backports_download "$tmp/debs" ||
+            { cat "$tmp/debs/download.log" >&2; die "apt-get download from $LAB_BACKPORTS_SUITE failed"; }
+    fi
+    for p in "$tmp"/debs/*.deb; do
+        dpkg -x "$p" "$tmp/root"
+        dpkg-deb -f "$p" Package Version | paste -sd' ' >>"$tmp/versions"
+    done
+    rm -rf "$dir/root" "$dir/versions"
+    mv "$tmp/root" "$dir/root"
+    mv "$tmp/versions" "$dir/versions"
+    rm -rf "$tmp"
+    # Its binaries must find every library on this system.
+    missing=$(in_stack backports sh -c 'ldd /usr/sbin/libvirtd /usr/sbin/virtlogd \
+        /usr/bin/qemu-system-x86_64 \
+        /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so' |
+        awk '/not found/ { print $1 }' | sort -u | tr '\n' ' ')
+    [ -z "$missing" ] || die "stack backports: libraries missing on this system: $missing"
+    log "stack backports: $(in_stack backports libvirtd --version | head -n1);" \
+        "$(in_stack backports qemu-system-x86_64 --version | head -n1)"
+}
+
+step_stack() {
+    local h
+    STACK_NAME=${STACK:-debian12}
+    case " $LAB_STACKS " in
+        *" $STACK_NAME "*) ;;
+        *) die "STACK must be one of: $LAB_STACKS (got $STACK_NAME)" ;;
+    esac
+    for h in $LAB_HOSTS; do
+        if [ "$(stack_of_host "$STACK_NAME" "$h")" = backports ]; then
+            step_stack_backports
+            break
+        fi
+    done
+    echo "$STACK_NAME" >"$LAB_STACK_FILE"
+    log "stack $STACK_NAME: lab-a $(host_stack lab-a), lab-b $(host_stack lab-b)"
+}
+
+# The newest pc-i440fx machine type every build in use has: guests are
+# pinned to it (like Nova's hw_machine_type) so they migrate both ways
+# between an older and a newer QEMU.
+step_machine_type() {
+    local h b builds="" n
+    for h in $LAB_HOSTS; do
+        b=$(host_stack "$h")
+        case " $builds " in *" $b "*) ;; *) builds="$builds $b" ;; esac
+    done
+    n=$(echo $builds | wc -w)
+    MACHINE_TYPE=$(for b in $builds; do
+            in_stack "$b" qemu-system-x86_64 -machine help |
+                awk '$1 ~ /^pc-i440fx-[0-9.]+$/ { print $1 }' | sort -u
+        done | sort | uniq -c | awk -v n="$n" '$1 == n { print $2 }' | sort -V | tail -n1)
+    [ -n "$MACHINE_TYPE" ] || die "no pc-i440fx machine type common to the builds:$builds"
+    log "machine type: $MACHINE_TYPE (newest common to:$builds)"
+}
+
+# daemon_versions HOST -> "LIBVIRT QEMU" as the running daemon reports them.
+daemon_versions() {
+    lab_virsh "$1" version --daemon 2>/dev/null | awk -F': *' '
+        /Running against daemon/ { l = $2 }
+        /Running hypervisor/ { split($2, a, " "); q = a[2] }
+        END { print l, q }'
 }
 
 step_users() {
@@ -281,6 +398,11 @@ EOF
     write_if_changed "$hd/etc/virtlogd.conf" <<EOF && CONFIG_CHANGED=1
 log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
 EOF
+    # The build this host runs (host-boot.sh reads the first word); a new
+    # unpacked build or another stack restarts the host.
+    write_if_changed "$hd/stack" <<EOF && CONFIG_CHANGED=1
+$(host_stack "$host") $(md5sum "$LAB_STACKS_DIR/$(host_stack "$host")/versions" 2>/dev/null | cut -c1-12)
+EOF
     write_if_changed "$hd/hosts" <<EOF && CONFIG_CHANGED=1
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
@@ -384,6 +506,7 @@ seed_caps() {
     local from to
     from=$(host_dir "$1")/cache/qemu/capabilities
     to=$(host_dir "$2")/cache/qemu/capabilities
+    [ "$(host_stack "$1")" = "$(host_stack "$2")" ] || return 0
     if [ -d "$from" ] && ! ls "$to"/*.xml >/dev/null 2>&1; then
         mkdir -p "$to"
         cp -p "$from"/*.xml "$to"/ 2>/dev/null || true
@@ -443,6 +566,8 @@ write_env() {
         echo "NOVA_LAB_EMULATOR=$QEMU_BIN"
         echo "NOVA_LAB_SHARED_DIR=$LAB_SHARED_DIR"
         echo "NOVA_LAB_HOSTS=lab-a,lab-b"
+        echo "NOVA_LAB_STACK=$STACK_NAME"
+        echo "NOVA_LAB_MACHINE_TYPE=$MACHINE_TYPE"
         for h in $LAB_HOSTS; do
             L=$(host_letter "$h")
             echo "NOVA_LAB_${L}_HOSTNAME=$h"
@@ -456,6 +581,11 @@ write_env() {
             echo "NOVA_LAB_${L}_LOG_DIR=$(host_log_dir "$h")"
             echo "NOVA_LAB_${L}_STATE_DIR=$(host_dir "$h")"
             echo "NOVA_LAB_${L}_KEEPER_PIDFILE=$(host_run_dir "$h")/keeper.pid"
+            echo "NOVA_LAB_${L}_BUILD=$(host_stack "$h")"
+            # shellcheck disable=SC2046
+            set -- $(daemon_versions "$h")
+            echo "NOVA_LAB_${L}_LIBVIRT_VERSION=${1:-}"
+            echo "NOVA_LAB_${L}_QEMU_VERSION=${2:-}"
         done
     } >"$tmp"
     chmod 644 "$tmp"
@@ -465,6 +595,7 @@ write_env() {
 mkdir -p "$LAB_DIR"
 T=$(now_s); step_packages; log "step packages: $(elapsed "$T") s"
 step_users
+T=$(now_s); step_stack; step_machine_type; log "step stack: $(elapsed "$T") s"
 T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
 # lab-a's libvirtd starts (and probes QEMU) while the KVM/TCG probe runs.
 T=$(now_s); step_network; step_hosts_prepare
@@ -472,4 +603,6 @@ step_virt_type
 step_hosts_finish; log "step virt type + hosts: $(elapsed "$T") s"
 write_env
 echo "$VIRT_TYPE" >"$LAB_DIR/virt_type"
-log "lab ready in $(elapsed "$T_SETUP") s: virt type $VIRT_TYPE; env in $LAB_ENV_FILE"
+log "lab ready in $(elapsed "$T_SETUP") s: virt type $VIRT_TYPE, stack $STACK_NAME" \
+    "(lab-a: libvirt/QEMU $(daemon_versions lab-a | tr ' ' /), lab-b: $(daemon_versions lab-b | tr ' ' /));" \
+    "env in $LAB_ENV_FILE"

@@ -66,7 +66,7 @@ make_xml() {
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='${NOVA_LAB_MACHINE_TYPE:-pc}'>hvm</type>
     <kernel>$NOVA_LAB_KERNEL</kernel>
     <initrd>$NOVA_LAB_INITRD</initrd>
     <cmdline>console=ttyS0 dirty_mib=$mib dirty_rate=$rate quiet${SMOKE_GUEST_ARGS:+ $SMOKE_GUEST_ARGS}</cmdline>

@@ -8,10 +8,12 @@ rc=0
 if [ -s "$LAB_ENV_FILE" ]; then
     echo "lab dir:   $LAB_DIR (env: $LAB_ENV_FILE)"
     echo "virt type: $(sed -n 's/^NOVA_LAB_VIRT_TYPE=//p' "$LAB_ENV_FILE")"
+    echo "machine:   $(sed -n 's/^NOVA_LAB_MACHINE_TYPE=//p' "$LAB_ENV_FILE") (guests pinned to it)"
 else
     echo "lab dir:   $LAB_DIR (no lab.env: run tools/lab/setup.sh)"
     rc=1
 fi
+echo "stack:     $(lab_stack) (lab-a $(host_stack lab-a), lab-b $(host_stack lab-b))"
 for h in $LAB_HOSTS; do
     run=$(host_run_dir "$h")
     if host_daemon_ok "$h"; then
@@ -20,6 +22,11 @@ for h in $LAB_HOSTS; do
             " libvirtd pid $(pid_from_file "$run/libvirtd.pid")  keeper pid $(pid_from_file "$run/keeper.pid")" \
             " domains $doms"
         echo "      uri $(host_uri "$h")"
+        # What the running daemon reports, not what the packages say.
+        lab_virsh "$h" version --daemon 2>/dev/null | awk -F': *' -v b="$(host_stack "$h")" '
+            /Running against daemon/ { l = $2 }
+            /Running hypervisor/ { q = $2 }
+            END { printf "      build %s: libvirt %s, %s\n", b, l, q }'
     else
         echo "$h: DOWN (keeper pid $(pid_from_file "$run/keeper.pid"), libvirtd pid $(pid_from_file "$run/libvirtd.pid"), netns $(netns_exists "$h" && echo present || echo absent))"
         rc=1
