@@ -25,7 +25,8 @@ export DEBIAN_FRONTEND=noninteractive
 T_SETUP=$(now_s)
 
 LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount"
+libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount
+nftables"
 
 APT_UPDATED=0
 apt_update_once() {
@@ -427,6 +428,8 @@ step_network() {
     for h in $LAB_HOSTS; do
         ip -n "$h" addr replace "$(host_addr "$h")/$LAB_SUBNET_PREFIX" dev "$(host_veth "$h")"
         ip -n "$h" link set "$(host_veth "$h")" up
+        # A partition left by fault.sh (or a drill that died) goes too.
+        ip netns exec "$h" nft delete table inet nova_lab_partition 2>/dev/null || true
     done
 }
 
