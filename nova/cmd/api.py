@@ -3,7 +3,9 @@
     nova-api --config-file /etc/nova/nova.conf
 
 Listens on ``[DEFAULT] osapi_compute_listen``:``osapi_compute_listen_port``
-(8774) with a threaded WSGI server. Authentication is ``[api]
+(8774) in waitress (``nova.wsgi.server``: a bounded worker pool, HTTP/1.1
+keep-alive, the timeouts and limits of ``[wsgi]``). External WSGI servers
+run ``nova.wsgi.osapi_compute:application`` instead. Authentication is ``[api]
 auth_strategy``: ``keystone`` (keystonemiddleware, configured in
 ``[keystone_authtoken]``) or ``noauth2`` (tokens ``user:project``, with
 the identity shim under ``/identity`` so the ``nova`` and ``openstack``
@@ -18,7 +20,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova import cmd
 from nova.api.openstack import app as api_app
-from nova.api import wsgi_server
+from nova.wsgi import server as wsgi_server
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ def parse_args(argv, conf=CONF, prog='nova-api'):
 def serve(app, conf=CONF, name='nova-api'):
     """Start the WSGI server in a thread; returns the running Server."""
     server = wsgi_server.Server(app, conf.osapi_compute_listen,
-                                conf.osapi_compute_listen_port, name=name)
+                                conf.osapi_compute_listen_port, name=name,
+                                conf=conf)
     return server.start()
 
 

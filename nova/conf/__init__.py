@@ -14,10 +14,11 @@ from nova.conf import database
 from nova.conf import libvirt
 from nova.conf import rpc
 from nova.conf import service
+from nova.conf import wsgi
 
 CONF = cfg.CONF
 
-_MODULES = (api, compute, database, libvirt, rpc, service)
+_MODULES = (api, compute, database, libvirt, rpc, service, wsgi)
 
 
 def register_all(conf):

@@ -12,8 +12,9 @@ from nova.conf import database
 from nova.conf import libvirt
 from nova.conf import rpc
 from nova.conf import service
+from nova.conf import wsgi
 
-_MODULES = (api, compute, database, libvirt, rpc, service)
+_MODULES = (api, compute, database, libvirt, rpc, service, wsgi)
 
 
 def list_opts():

@@ -56,6 +56,12 @@ MAX_VERSION_STRING = '2.79'
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
+# More digits than any microversion will have; a longer number is refused
+# before int() (Python refuses over 4,300 digits with a ValueError, a 500).
+_MAX_DIGITS = 9
+# How much of a refused header a fault message repeats.
+_ECHO_CHARS = 32
+
 SERVICE_TYPE = 'compute'
 HEADER = 'OpenStack-API-Version'
 LEGACY_HEADER = 'X-OpenStack-Nova-API-Version'
@@ -69,9 +75,10 @@ class APIVersion(object):
     def __init__(self, version_string=None, major=0, minor=0):
         if version_string is not None:
             match = _VERSION_RE.match(version_string.strip())
-            if not match:
+            if not match or max(len(match.group(1)),
+                                len(match.group(2))) > _MAX_DIGITS:
                 raise exception.InvalidAPIVersionString(
-                    version=version_string)
+                    version=_echo(version_string))
             major, minor = int(match.group(1)), int(match.group(2))
         self.major = major
         self.minor = minor
@@ -113,6 +120,13 @@ class APIVersion(object):
         if max_version is not None and self > max_version:
             return False
         return True
+
+
+def _echo(value):
+    """``value`` as a fault message may repeat it: short, its length said."""
+    if len(value) <= _ECHO_CHARS:
+        return value
+    return '%s... (%d characters)' % (value[:_ECHO_CHARS], len(value))
 
 
 def as_version(value):

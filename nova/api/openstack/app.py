@@ -9,6 +9,7 @@ URL space::
     /identity/...       Identity v3 shim (noauth2 mode only, no auth)
 """
 
+import io
 import logging
 import time
 import urllib.parse
@@ -52,6 +53,9 @@ class APIApplication(object):
         started = time.monotonic()
         resp = wsgi.undecodable_response(req.environ)
         if resp is None:
+            resp = limit_body(req.environ,
+                              self.conf.oslo_middleware.max_request_body_size)
+        if resp is None:
             resp = self._route(req)
         LOG.info('%s "%s %s" status: %s len: %s time: %.4f',
                  req.remote_addr, req.method, _logged_path(req),
@@ -79,6 +83,40 @@ class APIApplication(object):
             req.path_info_pop()
             return req.get_response(self.image)
         return wsgi.fault_response(404, 'The resource could not be found.')
+
+
+def limit_body(environ, limit):
+    """The 413 for a body over ``limit`` bytes, else None.
+
+    As Nova's sizelimit filter (``[oslo_middleware]
+    max_request_body_size``): a declared length over the limit is refused
+    unread. A body of unknown length (chunked, on a server that sets
+    ``wsgi.input_terminated``) is read up to the limit and handed on with
+    its length, so chunked bodies are decoded, not read as empty.
+    """
+    declared = environ.get('CONTENT_LENGTH')
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            return wsgi.fault_response(400, 'Content-Length is not a number.')
+        if length > limit:
+            return _too_large(limit)
+        return None
+    if not environ.get('wsgi.input_terminated'):
+        return None
+    data = environ['wsgi.input'].read(limit + 1)
+    if len(data) > limit:
+        return _too_large(limit)
+    environ['wsgi.input'] = io.BytesIO(data)
+    environ['CONTENT_LENGTH'] = str(len(data))
+    return None
+
+
+def _too_large(limit):
+    return wsgi.fault_response(
+        413, 'Request is too large: the body is larger than '
+             'max_request_body_size (%d bytes).' % limit)
 
 
 def _logged_path(req):

@@ -25,6 +25,14 @@ LOG = logging.getLogger(__name__)
 
 JSON = 'application/json'
 
+# The request body types the compute API reads (as Nova: JSON only). A body
+# with no Content-Type is read as JSON too.
+SUPPORTED_CONTENT_TYPES = (JSON, 'application/vnd.openstack.compute+json')
+
+# A fault message repeats what the caller sent (a field's value, an action
+# name): never more than this many characters of it, whatever was sent.
+MAX_FAULT_MESSAGE = 1024
+
 _FAULT_NAMES = {
     400: 'badRequest',
     401: 'unauthorized',
@@ -65,6 +73,13 @@ class Request(webob.Request):
         if public:
             return public.rstrip('/')
         return self.host_url
+
+    def unsupported_content_type(self):
+        """The body's media type when the API cannot read it, else None."""
+        content_type = self.content_type
+        if not content_type or content_type in SUPPORTED_CONTENT_TYPES:
+            return None
+        return content_type
 
     def json_body(self):
         if not self.body:
@@ -133,8 +148,23 @@ def undecodable_response(environ):
     return fault_response(400, 'The request %s is not valid UTF-8.' % what)
 
 
+def shorten(message, limit=MAX_FAULT_MESSAGE):
+    """``message`` cut to ``limit`` characters, saying how much was cut.
+
+    Messages repeat the offending value; a 100 KiB field must not come
+    back as a 100 KiB (or, repr'd, larger) answer.
+    """
+    if len(message) <= limit:
+        return message
+    tail = limit // 4
+    head = limit - tail
+    return '%s ... [%d characters left out] ... %s' % (
+        message[:head], len(message) - head - tail, message[-tail:])
+
+
 def fault_body(code, message):
     name = _FAULT_NAMES.get(code, 'computeFault')
+    message = shorten(message)
     return {name: {'code': code, 'message': message}}
 
 
@@ -317,7 +347,7 @@ class Router(object):
                      'resource.', headers=[('Allow', allowed)])
         body = None
         if method in ('POST', 'PUT'):
-            body = req.json_body()
+            body = _read_body(req)
         handler = _pick(handlers, req.api_version)
         if handler is None:
             raise exception.VersionNotFoundForAPIMethod(
@@ -325,7 +355,7 @@ class Router(object):
         return self._invoke(req, handler, params, body)
 
     def _call_action(self, req, route, params):
-        body = req.json_body()
+        body = _read_body(req)
         if not isinstance(body, dict) or len(body) != 1:
             raise exception.MalformedRequestBody(
                 reason='an action body is an object with a single key, '
@@ -350,6 +380,16 @@ class Router(object):
             return result
         code = getattr(handler, 'wsgi_code', 200)
         return json_response(result, status=code)
+
+
+def _read_body(req):
+    """The request's JSON body; 415 for a body of another media type."""
+    unsupported = req.unsupported_content_type()
+    if unsupported is not None and req.body:
+        raise webob.exc.HTTPUnsupportedMediaType(
+            explanation='Unsupported Content-Type %s: the compute API reads '
+                        'application/json bodies.' % shorten(unsupported, 64))
+    return req.json_body()
 
 
 def new_request_id():

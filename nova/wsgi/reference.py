@@ -1,7 +1,9 @@
-"""A threaded WSGI server: no external web server is needed.
+"""The standard library's wsgiref server: the load benchmark's reference.
 
-The standard library's wsgiref server with one thread per request (a
-green thread when the process runs monkey-patched by eventlet).
+One thread per connection, HTTP/1.0, the socketserver listen backlog of 5
+and no timeouts: what nova-api served with before it ran on waitress
+(``nova.wsgi.server``). ``tox -e load`` runs the same application under it
+to report the production server's figures as ratios. Not for production.
 """
 
 import logging
