@@ -8,14 +8,28 @@
         --initrd /path/initrd.img [--cmdline "console=ttyS0"]
     nova-manage image list
     nova-manage service list
+    nova-manage live-migration show ID [--json]
+    nova-manage live-migration watch ID [--interval 1] [--timeout S]
+    nova-manage live-migration plot ID -o file.png
+    nova-manage db purge --older-than DAYS [--archive FILE] [--dry-run]
 
 ``[database] connection`` says which database (``--database-connection``
 overrides it for one command). ``db sync`` creates or upgrades the schema
 and adds the default flavors (lab.small 256 MiB, lab.medium 512 MiB,
 lab.large 1024 MiB).
+
+``live-migration`` reads a migration's saved timeline (the monitor's
+samples and decisions): ``show`` prints its state, ETA and verdict,
+``watch`` follows it with a progress bar until it ends (exit status 0 when
+it completed, 1 when it did not, 2 on --timeout), ``plot`` draws it
+(needs matplotlib: ``pip install 'nova[plot]'``). ``db purge`` deletes
+finished migrations last changed more than DAYS ago with their timelines,
+after writing them as JSON lines to FILE with --archive.
 """
 
 import argparse
+import datetime
+import json
 import os
 import sys
 
@@ -23,8 +37,10 @@ import nova.conf
 from nova.compute import api as compute_api
 from nova.db import api as db_api
 from nova.db import defaults
+from nova.cmd import live_migration
 from nova.db import migration
 from nova import exception
+from nova.objects import migration as migration_obj
 
 CONF = nova.conf.CONF
 
@@ -125,6 +141,76 @@ class Commands(object):
         return 0
 
 
+class LiveMigrationCommands(object):
+    """``live-migration`` and ``db purge``: a migration's timeline."""
+
+    def __init__(self, db, out):
+        self.db = db
+        self.out = out
+
+    def _load(self, migration_id):
+        try:
+            migration_id = int(migration_id)
+        except (TypeError, ValueError):
+            raise exception.Invalid(reason='a migration id is a number, '
+                                           'not %r' % (migration_id,))
+        mig = migration_obj.Migration.get_by_id(self.db, migration_id)
+        return mig, mig.timeline()
+
+    def show(self, args):
+        mig, timeline = self._load(args.id)
+        values = live_migration.summary(mig, timeline)
+        if args.json:
+            self.out.write(live_migration.dumps(values) + '\n')
+        else:
+            live_migration.write_show(values, self.out)
+        return 0
+
+    def watch(self, args):
+        self._load(args.id)     # a wrong id fails before the first line
+        try:
+            return live_migration.watch(lambda: self._load(args.id),
+                                        self.out, interval=args.interval,
+                                        timeout=args.timeout)
+        except KeyboardInterrupt:
+            self.out.write('\n')
+            return 130
+
+    def plot(self, args):
+        mig, timeline = self._load(args.id)
+        path = live_migration.plot(mig, timeline, args.output)
+        self.out.write('Wrote %s (%d samples, %d decisions).\n'
+                       % (path, len(timeline.points), len(timeline.events)))
+        return 0
+
+    def purge(self, args):
+        if args.older_than < 0:
+            raise exception.Invalid(reason='--older-than must be 0 or more '
+                                           'days')
+        before = db_api.utcnow() - datetime.timedelta(days=args.older_than)
+        rows = db_api.migration_get_finished_before(self.db, before,
+                                                    migration_obj.FINAL)
+        if args.archive and rows and not args.dry_run:
+            with open(args.archive, 'a') as archive:
+                for row in rows:
+                    record = dict(row, timeline=db_api.migration_timeline_get(
+                        self.db, row['id']))
+                    archive.write(json.dumps(record, default=str,
+                                             sort_keys=True) + '\n')
+        if args.dry_run:
+            self.out.write('Would purge %d finished migration(s) last '
+                           'changed before %s.\n' % (len(rows), before))
+            return 0
+        migrations, timeline = db_api.migration_purge(
+            self.db, [row['id'] for row in rows])
+        self.out.write('Purged %d finished migration(s) last changed before '
+                       '%s and %d timeline row(s)%s.\n' % (
+                           migrations, before.replace(microsecond=0),
+                           timeline, ' (archived to %s)' % args.archive
+                           if args.archive and migrations else ''))
+        return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='nova-manage',
@@ -146,6 +232,18 @@ def build_parser():
     sync.set_defaults(func='db_sync')
     db.add_parser('version', help='schema revision').set_defaults(
         func='db_version')
+    purge = db.add_parser('purge', help='delete finished migrations and '
+                                        'their timelines')
+    purge.add_argument('--older-than', type=int, required=True,
+                       metavar='DAYS',
+                       help='only migrations last changed more than DAYS '
+                            'days ago')
+    purge.add_argument('--archive', metavar='FILE',
+                       help='first append them, timelines included, to FILE '
+                            'as JSON lines')
+    purge.add_argument('--dry-run', action='store_true',
+                       help='only count them')
+    purge.set_defaults(func='purge', commands=LiveMigrationCommands)
 
     flavor = categories.add_parser('flavor', help='flavors').add_subparsers(
         dest='action', metavar='ACTION')
@@ -186,6 +284,28 @@ def build_parser():
     service.required = True
     service.add_parser('list', help='list services').set_defaults(
         func='service_list')
+
+    lm = categories.add_parser(
+        'live-migration', help="a live migration's progress, ETA and "
+                               'timeline').add_subparsers(
+        dest='action', metavar='ACTION')
+    lm.required = True
+    show = lm.add_parser('show', help='state, ETA, verdict and decisions')
+    show.add_argument('id', help='migration id')
+    show.add_argument('--json', action='store_true')
+    show.set_defaults(func='show', commands=LiveMigrationCommands)
+    watch = lm.add_parser('watch', help='follow it with a progress bar '
+                                        'until it ends')
+    watch.add_argument('id', help='migration id')
+    watch.add_argument('--interval', type=float, default=1.0,
+                       help='seconds between refreshes (default 1)')
+    watch.add_argument('--timeout', type=float,
+                       help='stop watching after this many seconds')
+    watch.set_defaults(func='watch', commands=LiveMigrationCommands)
+    plot = lm.add_parser('plot', help='draw its saved timeline to a PNG')
+    plot.add_argument('id', help='migration id')
+    plot.add_argument('-o', '--output', required=True, help='PNG file')
+    plot.set_defaults(func='plot', commands=LiveMigrationCommands)
     return parser
 
 
@@ -200,7 +320,8 @@ def main(argv=None, out=None):
     _ensure_state_dir(url)
     db = db_api.get_database(url)
     try:
-        return getattr(Commands(db, out), args.func)(args)
+        commands = getattr(args, 'commands', Commands)
+        return getattr(commands(db, out), args.func)(args)
     except exception.NovaException as exc:
         sys.stderr.write('ERROR: %s\n' % exc)
         return 1
