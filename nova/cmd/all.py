@@ -41,6 +41,7 @@ import nova.conf
 from nova.api.openstack import app as api_app
 from nova import cmd
 from nova.cmd import api as api_cmd
+from nova import exception
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ cli_opts = [
         'port',
         help='Port of the API (overrides osapi_compute_listen_port; 0: a '
              'free port, printed at start).'),
+    cfg.StrOpt(
+        'api-server', default='waitress', choices=['waitress', 'wsgiref'],
+        help='HTTP server of the API: waitress (with the [wsgi] limits), '
+             'or the standard library\'s wsgiref, only as the reference '
+             'point of the load benchmark (tox -e load).'),
 ]
 
 
@@ -176,8 +182,9 @@ class AllInOne(object):
     """Database, transport, compute services and the API server."""
 
     def __init__(self, conf=CONF, specs=None, fake=False, fake_speed=10.0,
-                 fake_link_mib_s=100.0, lab_env=None):
+                 fake_link_mib_s=100.0, lab_env=None, api_server='waitress'):
         self.conf = conf
+        self.api_server = api_server
         self.specs = list(specs or [])
         self.fake = fake
         self.fake_speed = fake_speed
@@ -199,6 +206,7 @@ class AllInOne(object):
             if directory:
                 os.makedirs(directory, exist_ok=True)
         db = db_api.Database.from_conf(self.conf)
+        db.check_connection()
         migration.db_sync(db.engine)
         for name in defaults.seed(db):
             LOG.info('Created flavor %s', name)
@@ -266,7 +274,8 @@ class AllInOne(object):
         api = compute_api.API(db=self.db, conf=self.conf,
                               transport=self.transport)
         self.server = api_cmd.serve(api_app.build_app(self.conf, api),
-                                    self.conf, name='nova-all-api')
+                                    self.conf, name='nova-all-api',
+                                    server=self.api_server)
         return self
 
     def _start_services(self, services):
@@ -386,11 +395,20 @@ def main(argv=None):
     except (ValueError, OSError) as exc:
         print('nova-all: %s' % exc, file=sys.stderr)
         return 2
+    from nova.conf import validation
+    if validation.exit_on_errors(CONF, 'nova-all', LOG, api=True):
+        return 1
     aio = AllInOne(CONF, specs, fake=CONF.fake_hypervisors,
                    fake_speed=CONF.fake_speed,
-                   fake_link_mib_s=CONF.fake_link_mib_s, lab_env=lab_env)
+                   fake_link_mib_s=CONF.fake_link_mib_s, lab_env=lab_env,
+                   api_server=CONF.api_server)
     try:
         aio.start()
+    except (exception.DatabaseUnavailable, exception.DatabaseNotSynced,
+            exception.InvalidConfiguration) as exc:
+        print('nova-all: %s' % exc, file=sys.stderr, flush=True)
+        aio.stop()
+        return 1
     except Exception:
         LOG.exception('nova-all could not start')
         aio.stop()

@@ -32,19 +32,46 @@ def parse_args(argv, conf=CONF, prog='nova-api'):
     logging.setup(conf, 'nova')
 
 
-def serve(app, conf=CONF, name='nova-api'):
-    """Start the WSGI server in a thread; returns the running Server."""
-    server = wsgi_server.Server(app, conf.osapi_compute_listen,
-                                conf.osapi_compute_listen_port, name=name,
-                                conf=conf)
-    return server.start()
+def serve(app, conf=CONF, name='nova-api', server='waitress'):
+    """Start the WSGI server in a thread; returns the running Server.
+
+    ``server='wsgiref'`` runs the standard library's server instead, the
+    load benchmark's reference point (``tox -e load``), never production.
+    """
+    if server == 'wsgiref':
+        from nova.wsgi import reference
+        LOG.warning('%s: serving with the standard library wsgiref server '
+                    '(load benchmark reference; no limits, no timeouts)',
+                    name)
+        return reference.Server(app, conf.osapi_compute_listen,
+                                conf.osapi_compute_listen_port,
+                                name=name).start()
+    return wsgi_server.Server(app, conf.osapi_compute_listen,
+                              conf.osapi_compute_listen_port, name=name,
+                              conf=conf).start()
+
+
+def startup_checks(conf, prog):
+    """1 when the configuration or the database cannot work (said on
+    stderr, one line each), else 0; warns when noauth2 is on.
+    """
+    from nova.conf import validation
+    from nova.db import api as db_api
+    from nova import exception
+    if validation.exit_on_errors(conf, prog, LOG, api=True):
+        return 1
+    try:
+        db_api.Database.from_conf(conf).check_connection()
+    except exception.DatabaseUnavailable as exc:
+        print('%s: %s' % (prog, exc), file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 def main(argv=None):
     parse_args(sys.argv[1:] if argv is None else argv)
-    if CONF.api.auth_strategy == 'noauth2':
-        LOG.warning('auth_strategy is noauth2: every caller is trusted '
-                    '(token "user:project"); use keystone in production')
+    if startup_checks(CONF, 'nova-api'):
+        return 1
     app = api_app.build_app(CONF)
     server = serve(app)
     print('nova-api: compute API at %s/v2.1' % server.url, flush=True)

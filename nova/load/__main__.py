@@ -1,0 +1,5 @@
+import sys
+
+from nova.load import cli
+
+sys.exit(cli.main())
