@@ -531,6 +531,21 @@ class API(object):
         return migration_obj.Migration.get_all(self.db, query, limit=limit,
                                                marker=marker)
 
+    def get_migration_progress(self, ctx, migration_id):
+        """(Migration, its timeline rows); MigrationNotFound (404)."""
+        mig = migration_obj.Migration.get_by_id(self.db, migration_id)
+        return mig, db_api.migration_timeline_get(self.db, mig.id)
+
+    def list_server_live_migrations(self, ctx, uuid):
+        """[(Migration, its decision rows)] of a server, newest first
+        (os-instance-actions); InstanceNotFound (404).
+        """
+        self._get_instance(ctx, uuid)
+        return [(mig, db_api.migration_timeline_get(
+            self.db, mig.id, kind=db_api.TIMELINE_EVENT))
+            for mig in migration_obj.Migration.get_all(self.db, {
+                'instance_uuid': uuid, 'migration_type': LIVE_MIGRATION})]
+
 
 def _parse_time(value):
     """A naive UTC datetime; Invalid (400) for what is none.

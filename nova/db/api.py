@@ -553,12 +553,14 @@ def migration_timeline_add(db, migration_id, kind, rows, thin=None):
             session.execute(sa.delete(model).where(model.id.in_(drop)))
 
 
-def migration_timeline_get(db, migration_id):
-    """Every timeline row of a migration, in time order."""
+def migration_timeline_get(db, migration_id, kind=None):
+    """The timeline rows of a migration (of one kind), in time order."""
     model = models.MigrationTimeline
     stmt = sa.select(model).where(
         model.migration_id == int(migration_id)).order_by(model.elapsed,
                                                           model.id)
+    if kind is not None:
+        stmt = stmt.where(model.kind == kind)
     with db.session() as session:
         return [_to_dict(r) for r in session.scalars(stmt)]
 

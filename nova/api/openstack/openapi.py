@@ -43,6 +43,8 @@ _TAGS = {
     'servers': 'servers',
     'server_migrations': 'server migrations',
     'migrations': 'os-migrations',
+    'instance_actions': 'os-instance-actions',
+    'migration_progress': 'os-migration-progress (project extension)',
     'services': 'os-services',
     'hypervisors': 'os-hypervisors',
     'flavors': 'flavors',

@@ -25,6 +25,8 @@ MIGRATIONS_INDEX = 'os_compute_api:os-migrations:index'
 SERVICES_LIST = 'os_compute_api:os-services:list'
 HYPERVISORS = 'os_compute_api:os-hypervisors:%s'
 EXTENDED_ATTRS = 'os_compute_api:os-extended-server-attributes'
+INSTANCE_ACTIONS = 'os_compute_api:os-instance-actions:%s'
+MIGRATION_PROGRESS = 'os_compute_api:os-migration-progress:show'
 SERVERS = 'os_compute_api:servers:%s'
 
 _BASE = [
@@ -72,6 +74,20 @@ _RULES = [
          [('GET', '/os-hypervisors/detail')]),
     _api(HYPERVISORS % 'show', ADMIN, 'Show a hypervisor.',
          [('GET', '/os-hypervisors/{hypervisor_id}')]),
+    _api(INSTANCE_ACTIONS % 'list', OWNER,
+         'List the actions (live migrations) taken on a server.',
+         [('GET', '/servers/{server_id}/os-instance-actions')]),
+    _api(INSTANCE_ACTIONS % 'show', OWNER,
+         'Show an action (a live migration) taken on a server.',
+         [('GET', '/servers/{server_id}/os-instance-actions/{request_id}')]),
+    _api(INSTANCE_ACTIONS % 'events', ADMIN,
+         "See an action's events before 2.51, and their host and reasons "
+         '(the traceback field).',
+         [('GET', '/servers/{server_id}/os-instance-actions/{request_id}')]),
+    _api(MIGRATION_PROGRESS, ADMIN,
+         "Show a live migration's progress, ETA, verdict and decisions "
+         '(a project extension).',
+         [('GET', '/os-migration-progress/{migration_id}')]),
     _api(EXTENDED_ATTRS, ADMIN,
          'See the OS-EXT-SRV-ATTR fields (host, node, instance name) of '
          'servers.',

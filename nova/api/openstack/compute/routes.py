@@ -3,6 +3,8 @@
 from nova.api.openstack.compute import flavors
 from nova.api.openstack.compute import hypervisors
 from nova.api.openstack.compute import images
+from nova.api.openstack.compute import instance_actions
+from nova.api.openstack.compute import migration_progress
 from nova.api.openstack.compute import migrations
 from nova.api.openstack.compute import server_migrations
 from nova.api.openstack.compute import servers
@@ -41,6 +43,14 @@ def build_router(compute_api, conf):
     router.add_action('/servers/{server_id}/migrations/{migration_id}',
                       'force_complete', smig.force_complete)
     router.add('GET', '/os-migrations', mig.index)
+    acts = instance_actions.InstanceActionsController(compute_api, conf)
+    router.add('GET', '/servers/{server_id}/os-instance-actions', acts.index)
+    router.add('GET', '/servers/{server_id}/os-instance-actions/{request_id}',
+               acts.show)
+    # A project extension (doc/source/admin/api.rst).
+    progress = migration_progress.MigrationProgressController(compute_api,
+                                                              conf)
+    router.add('GET', '/os-migration-progress/{migration_id}', progress.show)
     router.add('GET', '/os-services', svc.index)
     router.add('GET', '/os-hypervisors', hyp.index)
     router.add('GET', '/os-hypervisors/detail', hyp.detail)

@@ -41,6 +41,8 @@ class FakeComputeAPI(object):
     def __init__(self):
         self.instances = {}
         self.migrations = {}
+        # Migration id -> migration_timeline rows (dicts).
+        self.timelines = {}
         self.calls = []
         self.services = [
             _record(id=1, uuid='svc-a-uuid', host='lab-a',
@@ -205,6 +207,22 @@ class FakeComputeAPI(object):
 
     def list_migrations(self, ctx, filters):
         return list(self.migrations.values())
+
+    def get_migration_progress(self, ctx, migration_id):
+        try:
+            mig = self.migrations[int(migration_id)]
+        except (KeyError, ValueError):
+            raise _error('MigrationNotFound', 404,
+                         'Migration %s could not be found.' % migration_id)
+        return mig, list(self.timelines.get(mig.id, []))
+
+    def list_server_live_migrations(self, ctx, uuid):
+        self.get_server(ctx, uuid)
+        return [(m, [r for r in self.timelines.get(m.id, [])
+                     if r['kind'] == 'event'])
+                for m in sorted(self.migrations.values(),
+                                key=lambda m: m.id, reverse=True)
+                if m.instance_uuid == uuid]
 
     def list_services(self, ctx):
         return list(self.services)
