@@ -167,12 +167,41 @@ def credentials(context):
     }
 
 
+# Where a request's context keeps the decisions already taken for it.
+_DECISIONS = '_nova_policy_decisions'
+
+
+def _decision_key(action, target):
+    try:
+        return action, frozenset(target.items())
+    except TypeError:  # an unhashable value: decide without the cache
+        return None
+
+
 def authorize(context, action, target=None, fatal=True):
-    """Check a rule; raise PolicyNotAuthorized (403) when refused."""
+    """Check a rule; raise PolicyNotAuthorized (403) when refused.
+
+    A decision is kept on the request's context, keyed by the rule and the
+    target: a server list asks the same questions once per server (the
+    extended attributes, host_status), and oslo.policy's enforce, which
+    also checks the policy file for changes, cost a third of a GET
+    /servers/detail. A context lives for one request, so a policy file
+    change still applies from the next request on.
+    """
     if target is None:
         target = {'project_id': context.project_id,
                   'user_id': context.user_id}
-    allowed = get_enforcer().enforce(action, target, credentials(context))
+    key = _decision_key(action, target)
+    decisions = getattr(context, _DECISIONS, None)
+    if decisions is None:
+        decisions = {}
+        setattr(context, _DECISIONS, decisions)
+    allowed = decisions.get(key) if key is not None else None
+    if allowed is None:
+        allowed = bool(get_enforcer().enforce(action, target,
+                                              credentials(context)))
+        if key is not None:
+            decisions[key] = allowed
     if not allowed and fatal:
         raise exception.PolicyNotAuthorized(action=action)
     return allowed
