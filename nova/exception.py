@@ -34,6 +34,10 @@ class LiveMigrationFailed(NovaException):
     msg_fmt = 'Live migration of instance %(instance_id)s failed: %(reason)s'
 
 
+class InternalError(NovaException):
+    msg_fmt = '%(err)s'
+
+
 # -- REST API errors (nova/api) ---------------------------------------------
 
 class InvalidAPIVersionString(Invalid):
@@ -175,3 +179,21 @@ class InvalidMigrationState(Invalid):
 class DatabaseNotSynced(NovaException):
     msg_fmt = ('The database at %(url)s has no schema (revision %(found)s, '
                'expected %(expected)s): run "nova-manage db sync".')
+
+
+# -- start-up and dependency errors (nova/conf/validation, nova/db, nova/rpc) -
+
+class InvalidConfiguration(NovaException):
+    """Bad option values found at start; one line per problem."""
+    msg_fmt = 'Invalid configuration: %(reason)s'
+
+
+class DatabaseUnavailable(NovaException):
+    msg_fmt = 'The database at %(url)s does not answer: %(reason)s'
+    code = 503
+
+
+class MessagingUnavailable(NovaException):
+    msg_fmt = ('The message bus does not answer (%(reason)s): the compute '
+               'service could not be reached. Try again later.')
+    code = 503

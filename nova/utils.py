@@ -11,6 +11,7 @@ never run on the eventlet hub; ``spawn_blocking`` runs them in a real OS
 thread in both modes.
 """
 
+import collections
 import sys
 import threading
 import time
@@ -127,8 +128,8 @@ def yield_now():
 class RealClock(object):
     """Wall-clock time for the monitor loop: monotonic, immune to NTP steps.
 
-    The loop only ever calls ``now()`` and ``sleep()``; tests and the
-    benchmark inject a virtual clock with the same two methods.
+    The loop only ever calls ``now()``, ``sleep()`` and ``wait()``; tests
+    and the benchmark inject a virtual clock with the same three methods.
     """
 
     def now(self):
@@ -136,3 +137,59 @@ class RealClock(object):
 
     def sleep(self, seconds):
         time.sleep(seconds)
+
+    def wait(self, channel, seconds):
+        """Sleep until something arrives on ``channel`` or ``seconds``."""
+        return channel.wait(seconds)
+
+
+# How often a green thread looks at a channel that a native thread fills.
+GREEN_CHANNEL_POLL = 0.05
+
+
+class Channel(object):
+    """Items handed from any thread to one consumer, which can wait on it.
+
+    libvirt's event thread (a native thread) and the API side put here; only
+    the migration monitor's loop takes, so only the loop writes what the
+    items change. The lock is native and held only for a list operation,
+    so a green thread may take it too.
+    """
+
+    def __init__(self):
+        self._items = collections.deque()
+        self._cond = native_threading().Condition()
+
+    def put(self, item):
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def drain(self):
+        """Everything put since the last drain, oldest first."""
+        with self._cond:
+            items = list(self._items)
+            self._items.clear()
+        return items
+
+    def __len__(self):
+        return len(self._items)
+
+    def wait(self, seconds):
+        """Block until an item is there or ``seconds`` pass; True if one is.
+
+        Under eventlet the consumer is a green thread: it must not block the
+        hub on a native condition, so it looks every GREEN_CHANNEL_POLL.
+        """
+        if _eventlet_patched():
+            deadline = time.monotonic() + seconds
+            while not self._items:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                time.sleep(min(left, GREEN_CHANNEL_POLL))
+            return bool(self._items)
+        with self._cond:
+            if not self._items and seconds > 0:
+                self._cond.wait(seconds)
+            return bool(self._items)

@@ -59,13 +59,13 @@ def _backend(args):
 
 
 def settings(backend, strategies, workloads, working_set, seed):
-    from nova.virt.libvirt import driver as libvirt_driver
+    from nova.virt.libvirt import monitor
     items = [
         ('backend', '%s (real LibvirtDriver monitor and migration.py on the '
          'fake libvirt + QEMU migration model, virtual clock)'
          % backend.name),
-        ('monitor poll interval', '%g s' %
-         libvirt_driver.MONITOR_POLL_INTERVAL),
+        ('monitor poll interval', '%g s, or sooner on a libvirt event '
+         '(a new memory pass)' % monitor.POLL_INTERVAL),
         ('model step', '50 ms (the model\'s own, as in the unit tests)'),
         ('working set', '%g%% of RAM, rewritten at dirty ratio x link '
          'bandwidth; CPU-bound (throttling slows it)' % (working_set * 100)),

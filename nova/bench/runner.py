@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import sys
 
-from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import monitor
 
 _BACKEND = None
 
@@ -35,9 +35,8 @@ def expected_polls(strategy, spec):
             'live_migration_permit_post_copy') and not strategy.option(
             'live_migration_permit_auto_converge'):
         # Runs until the completion timeout (800 s/GiB, 2 GiB at least).
-        return 800 * max(spec.ram_gib, 2) / libvirt_driver.\
-            MONITOR_POLL_INTERVAL
-    return 5 * spec.floor_s / libvirt_driver.MONITOR_POLL_INTERVAL
+        return 800 * max(spec.ram_gib, 2) / monitor.POLL_INTERVAL
+    return 5 * spec.floor_s / monitor.POLL_INTERVAL
 
 
 def default_jobs():

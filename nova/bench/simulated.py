@@ -4,7 +4,8 @@ Each run builds two fake hosts on a virtual clock, defines a guest with the
 workload's migration model on 'src', and calls the real
 ``LibvirtDriver.live_migration`` with a ``ConfigOpts`` carrying the
 strategy's options. The monitor loop polls every
-``driver.MONITOR_POLL_INTERVAL`` virtual seconds and the model advances in
+``monitor.POLL_INTERVAL`` virtual seconds (sooner on a migration-iteration
+event) and the model advances in
 its own fixed steps between polls, exactly as in the unit tests; only the
 clock differs (``BenchClock``).
 """

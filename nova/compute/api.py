@@ -24,7 +24,7 @@ from nova.objects import instance as instance_obj
 from nova.objects import migration as migration_obj
 from nova.objects import service as service_obj
 from nova import rpc
-from nova.virt.libvirt import config as libvirt_config
+from nova.virt import image as virt_image
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -75,7 +75,8 @@ class API(object):
         if self._rpcapi is None:
             transport = self._transport or rpc.get_transport(self._conf)
             self._rpcapi = compute_rpcapi.ComputeAPI(
-                transport, timeout=self._conf.live_migration_rpc_timeout)
+                transport, timeout=self._conf.live_migration_rpc_timeout,
+                retries=self._conf.rpc_connection_retries)
         return self._rpcapi
 
     def _now(self):
@@ -252,7 +253,7 @@ class API(object):
             raise exception.ImageNotActive(image_id=image_id)
         metadata = dict(metadata or {})
         try:
-            libvirt_config.workload_cmdline(metadata)
+            virt_image.workload_cmdline(metadata)
         except ValueError as exc:
             raise exception.Invalid(reason=str(exc))
         host_states = self._host_states()
@@ -284,8 +285,17 @@ class API(object):
                       node=chosen.node)
         row = db_api.instance_create(self.db, values)
         LOG.info('Server %s: building on %s', row['uuid'], chosen.host)
-        self.compute_rpcapi.build_and_run_instance(ctx, chosen.host,
-                                                   row['uuid'], image['id'])
+        try:
+            self.compute_rpcapi.build_and_run_instance(
+                ctx, chosen.host, row['uuid'], image['id'])
+        except exception.MessagingUnavailable as exc:
+            # Nobody will build it: ERROR with the reason, not BUILD forever.
+            db_api.instance_update(self.db, row['uuid'], {
+                'vm_state': states.ERROR, 'task_state': None,
+                'fault_message': str(exc)})
+            LOG.error('Server %s: build not sent to %s: %s', row['uuid'],
+                      chosen.host, exc)
+            raise
         return instance_obj.Instance.from_db(self.db, row)
 
     def delete_server(self, ctx, uuid):
@@ -316,7 +326,74 @@ class API(object):
             raise exception.InstanceInvalidState(
                 method='delete', instance_uuid=uuid, attr='task_state',
                 state=current.task_state)
-        self.compute_rpcapi.terminate_instance(ctx, inst.host, uuid)
+        try:
+            self.compute_rpcapi.terminate_instance(ctx, inst.host, uuid)
+        except exception.MessagingUnavailable:
+            db_api.instance_update(self.db, uuid,
+                                   {'task_state': inst.task_state},
+                                   expected={'task_state': states.DELETING})
+            raise
+
+    # -- pause, unpause, suspend, resume -------------------------------------
+
+    def _power_action(self, ctx, uuid, method, vm_states, task_state):
+        """Claim the server for a power action and cast it to its host.
+
+        InstanceNotFound (404); InstanceInvalidState (409) unless the
+        vm_state is one of ``vm_states`` and no task runs (a concurrent
+        request loses the claim with the same 409); ServiceUnavailable
+        (409) when the host's compute service is down.
+        """
+        inst = self._get_instance(ctx, uuid)
+        self._check_state(inst, method, vm_states=vm_states,
+                          task_states=(None,))
+        if not any(s.host == inst.host and s.state == 'up'
+                   for s in self._services()):
+            raise exception.ServiceUnavailable(host=inst.host)
+        if not db_api.instance_update(
+                self.db, uuid, {'task_state': task_state},
+                expected={'task_state': None, 'vm_state': list(vm_states),
+                          'host': inst.host}):
+            current = instance_obj.Instance.get_by_uuid(self.db, uuid)
+            self._check_state(current, method, vm_states=vm_states,
+                              task_states=(None,))
+            raise exception.InstanceInvalidState(
+                method=method, instance_uuid=uuid, attr='host',
+                state=current.host)
+        LOG.info('Server %s: %s on %s', uuid, method, inst.host)
+        getattr(self.compute_rpcapi, '%s_instance' % method)(
+            ctx, inst.host, uuid)
+
+    def pause(self, ctx, uuid):
+        """Pause an active server (its guest keeps its memory, stops)."""
+        self._power_action(ctx, uuid, 'pause', (states.ACTIVE,),
+                           states.PAUSING)
+
+    def unpause(self, ctx, uuid):
+        self._power_action(ctx, uuid, 'unpause', (states.PAUSED,),
+                           states.UNPAUSING)
+
+    def suspend(self, ctx, uuid):
+        """Suspend an active server (libvirt: a managed save to disk)."""
+        self._power_action(ctx, uuid, 'suspend', (states.ACTIVE,),
+                           states.SUSPENDING)
+
+    def resume(self, ctx, uuid):
+        self._power_action(ctx, uuid, 'resume', (states.SUSPENDED_VM,),
+                           states.RESUMING)
+
+    def get_host_uptime(self, ctx, host):
+        """The ``uptime`` line of a compute host (os-hypervisors).
+
+        ComputeHostNotFound (400) for an unknown host, ServiceUnavailable
+        (409) when its service is down.
+        """
+        services = [s for s in self._services() if s.host == host]
+        if not services:
+            raise exception.ComputeHostNotFound(host=host)
+        if services[0].state != 'up':
+            raise exception.ServiceUnavailable(host=host)
+        return self.compute_rpcapi.get_host_uptime(ctx, host)
 
     # -- live migration ---------------------------------------------------------
 

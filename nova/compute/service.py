@@ -13,12 +13,14 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_utils import importutils
 
 import nova.conf
 from nova.compute import api as compute_api
 from nova.compute import manager as compute_manager
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
+from nova.conf import validation
 from nova import context as nova_context
 from nova.db import api as db_api
 from nova import rpc
@@ -26,6 +28,22 @@ from nova import utils
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
+
+# Longest wait for the service's own probe over the message bus (shorter
+# when report_interval is).
+BUS_PROBE_TIMEOUT = 10
+HEALTH_NAMESPACE = 'health'
+
+
+class HealthEndpoint(object):
+    """Answers the heartbeat's probe: the message reached this service
+    through the bus and the answer went back.
+    """
+
+    target = messaging.Target(namespace=HEALTH_NAMESPACE, version='1.0')
+
+    def ping(self, ctxt):
+        return True
 
 
 def _flatten(overrides):
@@ -90,6 +108,10 @@ class ComputeService(object):
         self.rpc_server = None
         self._stop = threading.Event()
         self._periodic = None
+        self._health = None
+        # Whether the last probe over the message bus was answered (None:
+        # not probed yet).
+        self.bus_reachable = None
         self.context = nova_context.get_admin_context()
 
     @property
@@ -105,14 +127,26 @@ class ComputeService(object):
         return self._transport
 
     def _make_driver(self):
-        from nova.virt.libvirt import driver as libvirt_driver
-        return libvirt_driver.LibvirtDriver(conf=self.conf)
+        """The ``compute_driver`` class, loaded by name as Nova does.
+
+        Compute imports no driver module itself.
+        """
+        return importutils.import_object(
+            'nova.virt.' + self.conf.compute_driver, conf=self.conf)
 
     def start(self):
+        """Raises InvalidConfiguration, DatabaseUnavailable or
+        DatabaseNotSynced before anything is registered.
+        """
+        # Every option read now: a bad value must not surface later, in a
+        # migration or as a heartbeat thread that dies.
+        validation.check(self.conf)
+        self.db.check_connection()
         compute_api.check_schema(self.db)
         driver = self._driver or self._make_driver()
         rpcapi = compute_rpcapi.ComputeAPI(
-            self.transport, timeout=self.conf.live_migration_rpc_timeout)
+            self.transport, timeout=self.conf.live_migration_rpc_timeout,
+            retries=self.conf.rpc_connection_retries)
         self.manager = compute_manager.ComputeManager(
             self.host, driver, self.db, rpcapi, self.conf)
         self.manager.init_host(self.context)
@@ -123,8 +157,11 @@ class ComputeService(object):
         self.manager.service_id = record['id']
         target = messaging.Target(topic=self.topic, server=self.host)
         self.rpc_server = rpc.get_server(self.transport, target,
-                                         [self.manager])
+                                         [self.manager, HealthEndpoint()])
         self.rpc_server.start()
+        self._health = rpc.get_client(self.transport, messaging.Target(
+            topic=self.topic, server=self.host, namespace=HEALTH_NAMESPACE,
+            version='1.0'))
         self._stop.clear()
         self._periodic = utils.spawn(self._run_periodic_tasks)
         LOG.info('Compute service %s started (service id %s)', self.host,
@@ -132,12 +169,67 @@ class ComputeService(object):
         return self
 
     def _run_periodic_tasks(self):
-        interval = self.conf.report_interval
-        while not self._stop.wait(interval):
+        """The heartbeat thread: it never ends while the service runs.
+
+        Whatever escapes one round is logged and the loop goes on: a silent
+        end of this thread used to leave a healthy service "down".
+        """
+        while not self._stop.is_set():
+            try:
+                self._periodic_loop()
+            except Exception:
+                LOG.exception('Heartbeat thread of %s failed; restarting it',
+                              self.host)
+                self._stop.wait(1.0)
+
+    def _periodic_loop(self):
+        while not self._stop.wait(self.conf.report_interval):
+            try:
+                self.report_state()
+            except Exception:
+                LOG.exception('Heartbeat of %s failed', self.host)
             try:
                 self.manager.periodic_tasks(self.context)
             except Exception:
                 LOG.exception('Periodic tasks of %s failed', self.host)
+
+    def _probe_bus(self):
+        """True when a message to this service over the bus is answered.
+
+        A service that cannot reach the bus gets no work and cannot answer
+        its peers: it must not report itself up (Nova's compute reports
+        through the conductor, over the bus, so it cannot either).
+        """
+        timeout = max(1, min(BUS_PROBE_TIMEOUT, self.conf.report_interval))
+        client = self._health.prepare(timeout=timeout, retry=0)
+        try:
+            return bool(rpc.call_with_deadline(
+                lambda: client.call(self.context, 'ping'), timeout + 1.0,
+                what='ping'))
+        except Exception as exc:
+            return exc
+
+    def report_state(self):
+        """Heartbeat (``last_seen_up``), only while the bus carries our
+        messages; returns whether it beat.
+        """
+        if self.manager is None or self.manager.service_id is None:
+            return False
+        answer = self._probe_bus() if self._health is not None else True
+        if answer is not True:
+            if self.bus_reachable is not False:
+                LOG.error('Compute service %s cannot reach the message bus '
+                          '(%s): it stops reporting itself up and shows '
+                          '"down" after service_down_time (%s s)',
+                          self.host, answer, self.conf.service_down_time)
+            self.bus_reachable = False
+            return False
+        if self.bus_reachable is False:
+            LOG.info('Compute service %s reaches the message bus again',
+                     self.host)
+        self.bus_reachable = True
+        db_api.service_heartbeat(self.db, self.manager.service_id)
+        return True
 
     def stop(self):
         """Stop serving; migrations already handed to the driver go on in

@@ -1,9 +1,12 @@
 """vm_state, task_state and power_state values, as Nova names them."""
 
+from nova.compute import power_state
+
 # vm_state: the stable state of a server.
 BUILDING = 'building'
 ACTIVE = 'active'
 PAUSED = 'paused'
+SUSPENDED_VM = 'suspended'
 STOPPED = 'stopped'
 ERROR = 'error'
 DELETED = 'deleted'
@@ -13,19 +16,19 @@ SCHEDULING = 'scheduling'
 SPAWNING = 'spawning'
 MIGRATING = 'migrating'
 DELETING = 'deleting'
+PAUSING = 'pausing'
+UNPAUSING = 'unpausing'
+SUSPENDING = 'suspending'
+RESUMING = 'resuming'
 
-# power_state: what the hypervisor reports (nova.compute.power_state).
-NOSTATE = 0x00
-RUNNING = 0x01
-PAUSED_POWER = 0x03
-SHUTDOWN = 0x04
-CRASHED = 0x06
-SUSPENDED = 0x07
-
-POWER_STATE_NAMES = {
-    NOSTATE: 'NOSTATE', RUNNING: 'RUNNING', PAUSED_POWER: 'PAUSED',
-    SHUTDOWN: 'SHUTDOWN', CRASHED: 'CRASHED', SUSPENDED: 'SUSPENDED',
-}
+# power_state: ``nova.compute.power_state`` (one definition).
+NOSTATE = power_state.NOSTATE
+RUNNING = power_state.RUNNING
+PAUSED_POWER = power_state.PAUSED
+SHUTDOWN = power_state.SHUTDOWN
+CRASHED = power_state.CRASHED
+SUSPENDED = power_state.SUSPENDED
+POWER_STATE_NAMES = power_state.NAMES
 
 # Which vm_states allow a live migration (Nova: ACTIVE, PAUSED).
 LIVE_MIGRATE_VM_STATES = (ACTIVE, PAUSED)

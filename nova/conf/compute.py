@@ -3,6 +3,16 @@
 from oslo_config import cfg
 
 compute_opts = [
+    cfg.StrOpt(
+        'compute_driver',
+        default='libvirt.LibvirtDriver',
+        choices=[('libvirt.LibvirtDriver', 'The libvirt driver (KVM or '
+                  'QEMU guests).')],
+        help="""
+The hypervisor driver the compute service loads, as ``module.Class`` under
+``nova.virt`` (as in Nova). The compute service reaches the hypervisor only
+through the ``nova.virt.driver.ComputeDriver`` interface of this class.
+"""),
     cfg.IntOpt(
         'max_concurrent_live_migrations',
         default=1,

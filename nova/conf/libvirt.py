@@ -244,6 +244,16 @@ remaining; when the first dirty rate arrives, the second pass counts as
 progress if it sets out to send at least 10% less than the first. If there is
 no progress for this many seconds, the migration is stalled.
 
+Samples taken while QEMU still sets the migration up (it reports no data
+then) do not count: the clock of progress starts with the first real data,
+so a migration copying at full speed is never "stalled" during its first
+pass.
+
+Upstream Nova deprecated its own progress timeout (Stein) and disabled it by
+default because it read raw "data remaining" and aborted healthy migrations
+at pass boundaries; this one measures progress as above and stays, off by
+default.
+
 Possible values:
 
 * 0: off (the default).
@@ -284,22 +294,25 @@ the guest's RAM divided by the bandwidth, and the guest is paused only for the
 device-state switch.
 
 When permitted, the migration is started with ``VIR_MIGRATE_POSTCOPY`` but
-begins in ordinary pre-copy. The driver switches it to post-copy:
+begins in ordinary pre-copy. The driver switches it to post-copy (which of
+these apply is ``live_migration_post_copy_start``):
 
 * automatically, as soon as pre-copy cannot finish: from the second memory
-  pass on, when a pass sets out to send less than 10% less data than the
-  previous pass did, or when libvirt reports a memory dirty rate of 90% of
-  the transfer rate or more (which means the same: each pass re-sends what
-  the guest dirtied during the last one);
+  pass on, when two passes in a row set out to send less than 10% less data
+  than the pass before them, or when libvirt reports a memory dirty rate of
+  90% of the transfer rate or more at two polls in a row (which means the
+  same: each pass re-sends what the guest dirtied during the last one); never
+  while the link looks down (less than 256 KiB moved in the last second, or
+  the rate fell below half its best of the last 30 seconds);
 * when an operator calls the ``live-migration-force-complete`` API;
 * at ``live_migration_completion_timeout`` or
   ``live_migration_progress_timeout`` when
   ``live_migration_timeout_action`` is ``force_complete``.
 
-Requires libvirt 1.3.3 and QEMU 2.5.0 or newer. The driver checks the
-source host; the destination must be as new (keep compute hosts at the same
-versions). On older hosts the option is ignored and an INFO line says why. It is also ignored for
-tunnelled migrations (``live_migration_tunnelled``).
+``live_migration_bandwidth`` also caps the post-copy phase (libvirt's
+``bandwidth.postcopy`` parameter). Ignored for tunnelled migrations
+(``live_migration_tunnelled``). Every host the driver supports (libvirt 8.0,
+QEMU 6.2 or newer) has post-copy.
 
 Risk: once in post-copy the guest's memory is split between the two hosts.
 If the network between them fails before the copy ends, the guest stops
@@ -313,6 +326,51 @@ Related options:
 * ``live_migration_permit_auto_converge``: when both are permitted and
   post-copy is available, post-copy is used and auto-converge is not
   requested.
+* ``live_migration_post_copy_start``: when the switch may happen.
+"""),
+    cfg.StrOpt(
+        'live_migration_post_copy_start',
+        default='automatic',
+        choices=[
+            ('automatic', 'Switch as soon as pre-copy stops making progress '
+                          '(the blueprint\'s behaviour), at the completion '
+                          'or progress timeout when the timeout action is '
+                          'force_complete, and on the operator\'s '
+                          'force-complete.'),
+            ('timeout', 'Never switch on stalled progress alone: only at '
+                        'the timeouts when the timeout action is '
+                        'force_complete, and on the operator\'s '
+                        'force-complete (upstream Nova\'s behaviour).'),
+            ('operator', 'Only the operator\'s force-complete switches to '
+                         'post-copy; the force_complete timeout action '
+                         'pauses the guest instead.'),
+        ],
+        mutable=True,
+        help="""
+When a migration permitted to use post-copy
+(``live_migration_permit_post_copy``) switches to it.
+
+How it combines with ``live_migration_timeout_action`` at
+``live_migration_completion_timeout`` (or ``live_migration_progress_timeout``):
+
+=========== ============================== ==============================
+start       timeout_action = abort         timeout_action = force_complete
+=========== ============================== ==============================
+automatic   switch when stalled; abort at  switch when stalled; switch at
+            the timeout if still pre-copy  the timeout if still pre-copy
+timeout     no switch on a stall; abort at switch at the timeout
+            the timeout
+operator    no switch on a stall; abort at no switch on a stall; pause the
+            the timeout                    guest at the timeout
+=========== ============================== ==============================
+
+In every case the operator's ``live-migration-force-complete`` switches to
+post-copy, and a migration in post-copy is never aborted or timed out.
+Without ``live_migration_permit_post_copy`` this option does nothing.
+
+Related options:
+
+* ``live_migration_permit_post_copy``, ``live_migration_timeout_action``.
 """),
     cfg.IntOpt(
         'live_migration_postcopy_recovery_timeout',
@@ -381,14 +439,14 @@ proportion to the CPU it gets then converges, at the cost of running slower
 for the rest of the migration. A guest whose dirtying is not CPU-bound (for
 example DMA from devices) may still not converge.
 
-Requires libvirt 1.2.3 and QEMU 1.6.0 or newer; on older hosts the option is
-ignored and an INFO line says why.
+Every host the driver supports (libvirt 8.0, QEMU 6.2 or newer) has
+auto-converge.
 
 Related options:
 
 * ``live_migration_permit_post_copy``: post-copy wins when both are
-  permitted and post-copy is available; auto-converge is then used only
-  where post-copy is not (older hosts, tunnelled migrations).
+  permitted; auto-converge is then used only where post-copy is not
+  (tunnelled migrations).
 """),
     cfg.IntOpt(
         'live_migration_parallel_connections',
@@ -405,8 +463,7 @@ thread cannot fill the link (fast networks, TLS) moves memory faster. Each
 connection can keep a host CPU busy while the migration runs; plan for that
 CPU on both hosts. One connection per 10 Gbit/s of link is a sensible start.
 
-Requires libvirt 5.2.0 and QEMU 4.0.0 or newer on both hosts. Not used, with
-an INFO line saying why, when:
+Not used, with an INFO line saying why, when:
 
 * ``live_migration_tunnelled`` is set (libvirt cannot tunnel parallel
   connections);

@@ -54,6 +54,14 @@ class Record(object):
         return cls(saver=saver, **{name: values.get(name, cls.DEFAULTS.get(
             name)) for name in cls.FIELDS})
 
+    def __getitem__(self, name):
+        """Read a field as ``record['uuid']`` (Nova's dict compatibility):
+        oslo.log formats ``LOG.info(..., instance=instance)`` this way.
+        """
+        if name not in self.FIELDS:
+            raise KeyError(name)
+        return getattr(self, name)
+
     def __repr__(self):
         key = getattr(self, 'uuid', None) or getattr(self, 'id', None)
         return '<%s %s>' % (type(self).__name__, key)

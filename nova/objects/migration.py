@@ -6,23 +6,22 @@ import functools
 from nova.compute import migration_timeline as mtl
 from nova.db import api as db_api
 from nova.objects import base
+from nova.objects import fields
 
-# Statuses, in the order a live migration goes through them.
-QUEUED = 'queued'
-PREPARING = 'preparing'
-RUNNING = 'running'
-POSTCOPY = 'running (post-copy)'
-# The post-copy stream broke; the driver is trying to resume it.
-POSTCOPY_PAUSED = 'running (post-copy paused)'
-POST_MIGRATING = 'post-migrating'
-COMPLETED = 'completed'
-FAILED = 'failed'
-ERROR = 'error'
-CANCELLED = 'cancelled'
+# Statuses (``fields.MigrationStatus``), under the names the code uses.
+QUEUED = fields.MigrationStatus.QUEUED
+PREPARING = fields.MigrationStatus.PREPARING
+RUNNING = fields.MigrationStatus.RUNNING
+POSTCOPY = fields.MigrationStatus.POSTCOPY
+POSTCOPY_PAUSED = fields.MigrationStatus.POSTCOPY_PAUSED
+POST_MIGRATING = fields.MigrationStatus.POST_MIGRATING
+COMPLETED = fields.MigrationStatus.COMPLETED
+FAILED = fields.MigrationStatus.FAILED
+ERROR = fields.MigrationStatus.ERROR
+CANCELLED = fields.MigrationStatus.CANCELLED
 
-IN_PROGRESS = (QUEUED, PREPARING, RUNNING, POSTCOPY, POSTCOPY_PAUSED,
-               POST_MIGRATING)
-FINAL = (COMPLETED, FAILED, ERROR, CANCELLED)
+IN_PROGRESS = fields.MIGRATION_IN_PROGRESS
+FINAL = fields.MIGRATION_FINAL
 
 # Rows one migration's timeline keeps: the first TIMELINE_HEAD points as
 # sampled, the later ones thinned to stay under TIMELINE_POINTS_MAX; the

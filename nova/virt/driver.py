@@ -27,5 +27,68 @@ class ComputeDriver(object, metaclass=abc.ABCMeta):
         """Make the running live migration of ``instance`` finish now."""
 
     @abc.abstractmethod
-    def live_migration_abort(self, instance):
-        """Cancel the running live migration of ``instance``."""
+    def live_migration_abort(self, instance, for_delete=False):
+        """Cancel the running live migration of ``instance``.
+
+        ``for_delete``: the server is being deleted (the abort's rank; the
+        driver refuses it only in post-copy, where the guest must finish).
+        """
+
+    @abc.abstractmethod
+    def cancel_unmonitored_migration(self, instance):
+        """Cancel a migration job of ``instance`` nobody watches any more
+        (left by a previous run of the service); True while one runs.
+        """
+
+    @abc.abstractmethod
+    def pre_live_migration(self, context, instance, migrate_data=None):
+        """On the destination: prepare; return the completed migrate data."""
+
+    @abc.abstractmethod
+    def post_live_migration_at_destination(self, context, instance,
+                                           migrate_data=None):
+        """On the destination once the guest arrived; its power state."""
+
+    @abc.abstractmethod
+    def rollback_live_migration_at_destination(self, context, instance):
+        """On the destination after a failure: drop a stopped leftover."""
+
+    @abc.abstractmethod
+    def spawn(self, context, instance, image):
+        """Create and start the guest of ``instance`` from a BootImage."""
+
+    @abc.abstractmethod
+    def destroy(self, context, instance):
+        """Stop and remove the guest here; False when there was none."""
+
+    @abc.abstractmethod
+    def get_power_state(self, instance):
+        """``nova.compute.power_state`` of the guest (NOSTATE: not here)."""
+
+    @abc.abstractmethod
+    def list_instance_uuids(self):
+        """UUIDs of the guests this hypervisor has."""
+
+    @abc.abstractmethod
+    def get_available_resource(self):
+        """Host facts for the compute node record (os-hypervisors)."""
+
+    @abc.abstractmethod
+    def pause(self, context, instance):
+        """Pause the guest of ``instance`` (it keeps its memory)."""
+
+    @abc.abstractmethod
+    def unpause(self, context, instance):
+        """Let a paused guest run again."""
+
+    @abc.abstractmethod
+    def suspend(self, context, instance):
+        """Suspend the guest: save its state (to disk) and stop it."""
+
+    @abc.abstractmethod
+    def resume(self, context, instance):
+        """Run a suspended guest again from its saved state."""
+
+    @abc.abstractmethod
+    def get_host_uptime(self):
+        """The host's uptime as ``uptime(1)`` prints it."""

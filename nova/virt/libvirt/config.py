@@ -6,23 +6,16 @@ from plain values, so it is tested without libvirt.
 """
 
 import dataclasses
-import re
 from typing import Optional
 import xml.etree.ElementTree as ET
 
-# Guest command-line parameters an instance's metadata may set, and the
-# values they accept: numbers only, so metadata cannot inject options.
-WORKLOAD_PARAMS = ('dirty_mib', 'dirty_rate', 'tlb_kick_ms')
-_NUMBER = re.compile(r'^[0-9]{1,7}$')
+from nova.virt import image
 
-
-@dataclasses.dataclass
-class BootImage(object):
-    """What an image is for this driver: a kernel, an initrd, a cmdline."""
-
-    kernel: str
-    initrd: str
-    cmdline: str = 'console=ttyS0'
+# The boot image and workload parameters are hypervisor-neutral (compute
+# builds them); the names stay here for the driver's code.
+BootImage = image.BootImage
+WORKLOAD_PARAMS = image.WORKLOAD_PARAMS
+workload_cmdline = image.workload_cmdline
 
 
 @dataclasses.dataclass
@@ -35,21 +28,6 @@ class GuestConfig(object):
     image: BootImage
     extra_cmdline: str = ''
     console_path: Optional[str] = None
-
-
-def workload_cmdline(metadata):
-    """Kernel command-line words from instance metadata (validated)."""
-    words = []
-    for key in WORKLOAD_PARAMS:
-        value = (metadata or {}).get(key)
-        if value is None:
-            continue
-        value = str(value).strip()
-        if not _NUMBER.match(value):
-            raise ValueError('metadata %s must be a whole number, got %r'
-                             % (key, value))
-        words.append('%s=%s' % (key, value))
-    return ' '.join(words)
 
 
 def _sub(parent, tag, text=None, **attrs):

@@ -1,14 +1,13 @@
-"""The libvirt compute driver: live migration and its monitor loop.
+"""The libvirt compute driver: guests, and live migration with its monitor.
 
 The driver starts the blocking ``migrateToURI3`` in an operation thread and
-watches the job from the calling thread. The loop is deliberately short:
-every decision lives in ``migration.py`` and takes plain values; this
-module only gathers those values from libvirt and applies the answers.
-Operator requests (force-complete, abort) do not touch libvirt directly:
-they queue a task that the loop runs on its next pass.
+hands the job to a ``monitor.MigrationMonitor``, which watches it from the
+calling thread (every decision is ``migration.decide``'s). Operator
+requests (force-complete, abort) and libvirt events do not touch the
+monitor's state: they go on the migration's channel, which only the
+monitor's loop drains.
 """
 
-import collections
 import dataclasses
 import threading
 from typing import Any
@@ -17,32 +16,36 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova import exception
+from nova.objects import fields
+from nova.objects import migrate_data as migrate_data_obj
 from nova import utils
 from nova.virt import driver
-from nova.objects import migrate_data as migrate_data_obj
 from nova.virt.libvirt import config as libvirt_config
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import host_facts
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import migration_flags
+from nova.virt.libvirt import monitor as migration_monitor
 from nova.virt.libvirt import postcopy_recovery
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
-# How often the loop polls libvirt ([libvirt] live_migration_monitor_interval
-# sets how often it writes stats out).
-MONITOR_POLL_INTERVAL = 0.5
 # How long a broken monitor waits for the cancelled operation to return.
 ABANDON_WAIT = 60.0
 
 
 @dataclasses.dataclass
 class ActiveMigration(object):
-    """What the API side and the monitor loop share for one migration."""
+    """One running migration.
+
+    Any thread may put on its channel; only the monitor loop writes its
+    state.
+    """
 
     instance_uuid: str
-    tasks: Any = dataclasses.field(default_factory=collections.deque)
+    channel: Any = dataclasses.field(default_factory=utils.Channel)
     state: Any = None
 
 
@@ -70,6 +73,7 @@ class LibvirtDriver(driver.ComputeDriver):
         self._active = {}
         self._active_lock = threading.Lock()
         self._host.register_lifecycle_handler(self._on_lifecycle_event)
+        self._host.register_iteration_handler(self._on_migration_iteration)
 
     @property
     def host(self):
@@ -80,8 +84,21 @@ class LibvirtDriver(driver.ComputeDriver):
         return self._host.libvirt
 
     def init_host(self, host):
-        """Check the connection works and say which features are usable."""
+        """Check the connection and versions; say which features are usable.
+
+        Refuses (as Nova does) a libvirt or QEMU older than the minimum.
+        """
         self._host.get_connection()
+        problem = migration_flags.version_problem(
+            self._host.get_libvirt_version(),
+            self._host.get_hypervisor_version())
+        if problem:
+            raise exception.InternalError(
+                'The libvirt driver needs libvirt >= %s and QEMU >= %s: '
+                '%s' % (
+                    '.'.join(map(str, migration_flags.MIN_LIBVIRT_VERSION)),
+                    '.'.join(map(str, migration_flags.MIN_QEMU_VERSION)),
+                    problem))
         plan = self._migration_plan(block_migration=False)
         for note in plan.notes:
             LOG.info('Live migration: %s', note)
@@ -107,7 +124,7 @@ class LibvirtDriver(driver.ComputeDriver):
             extra_cmdline=libvirt_config.workload_cmdline(
                 getattr(instance, 'metadata', None)),
             console_path=console))
-        LOG.info('Instance %s: starting guest', instance.uuid)
+        LOG.info('Starting guest', instance=instance)
         return self._host.create_guest(xml)
 
     def destroy(self, context, instance):
@@ -120,11 +137,40 @@ class LibvirtDriver(driver.ComputeDriver):
             guest.destroy()
         if exists:
             try:
+                # libvirt refuses to undefine a suspended (saved) domain.
+                guest.remove_managed_save()
                 guest.undefine()
             except self._lv.libvirtError as exc:
                 if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
                     raise
         return True
+
+    def _guest_of(self, instance):
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return guest
+
+    def pause(self, context, instance):
+        """Pause the guest: its vCPUs stop, its memory stays in place."""
+        self._guest_of(instance).pause()
+
+    def unpause(self, context, instance):
+        self._guest_of(instance).resume()
+
+    def suspend(self, context, instance):
+        """Suspend the guest: libvirt's managed save writes its memory to
+        disk and stops it (Nova's libvirt suspend).
+        """
+        self._guest_of(instance).save_memory_state()
+
+    def resume(self, context, instance):
+        """Start the suspended guest again from its managed-save image."""
+        self._guest_of(instance).launch()
+
+    def get_host_uptime(self):
+        """This host's ``uptime`` line (os-hypervisors uptime)."""
+        return host_facts.read_uptime_line()
 
     def get_power_state(self, instance):
         """NOSTATE when the guest is not here, or left while we asked."""
@@ -149,7 +195,9 @@ class LibvirtDriver(driver.ComputeDriver):
             'hypervisor_hostname': self._host.get_hostname(),
             'hypervisor_type': 'QEMU',
             'hypervisor_version': conn.getVersion(),
-            'vcpus': cpus, 'memory_mb': memory_mb, 'cpu_info': model,
+            'vcpus': cpus, 'memory_mb': memory_mb,
+            'cpu_info': host_facts.cpu_info_json(conn.getCapabilities(),
+                                                 fallback_arch=model),
             'virt_type': self._conf.libvirt.virt_type,
         }
 
@@ -176,8 +224,8 @@ class LibvirtDriver(driver.ComputeDriver):
         if (migrate_data is not None and
                 migrate_data.paused_for_completion and
                 guest.get_power_state() == libvirt_guest.PAUSED):
-            LOG.info('Instance %s: resuming the guest paused to complete '
-                     'its migration', instance.uuid)
+            LOG.info('Resuming the guest paused to complete its migration',
+                     instance=instance)
             guest.resume()
         return guest.get_power_state()
 
@@ -205,17 +253,9 @@ class LibvirtDriver(driver.ComputeDriver):
             block_migration=block_migration,
             permit_postcopy=lvconf.live_migration_permit_post_copy,
             permit_auto_converge=lvconf.live_migration_permit_auto_converge,
-            postcopy_supported=has(migration_flags.MIN_LIBVIRT_POSTCOPY,
-                                   migration_flags.MIN_QEMU_POSTCOPY),
-            auto_converge_supported=has(
-                migration_flags.MIN_LIBVIRT_AUTO_CONVERGE,
-                migration_flags.MIN_QEMU_AUTO_CONVERGE),
             parallel_connections=lvconf.live_migration_parallel_connections,
-            parallel_supported=has(migration_flags.MIN_LIBVIRT_PARALLEL,
-                                   migration_flags.MIN_QEMU_PARALLEL),
             parallel_with_postcopy_supported=has(
-                migration_flags.MIN_LIBVIRT_PARALLEL,
-                migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY))
+                hv_ver=migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY))
         note = migration_flags.postcopy_recovery_note(
             plan, has(migration_flags.MIN_LIBVIRT_POSTCOPY_RESUME,
                       migration_flags.MIN_QEMU_POSTCOPY_RESUME),
@@ -224,51 +264,93 @@ class LibvirtDriver(driver.ComputeDriver):
             plan.notes.append(note)
         return plan
 
-    # -- operator requests --------------------------------------------------
+    def _migration_policy(self, plan, data_gb):
+        """The monitor's view of the options, read once per migration."""
+        lvconf = self._conf.libvirt
+        return migration.Policy(
+            completion_timeout=migration.completion_timeout_seconds(
+                lvconf.live_migration_completion_timeout, data_gb),
+            progress_timeout=lvconf.live_migration_progress_timeout,
+            timeout_action=lvconf.live_migration_timeout_action,
+            postcopy_enabled=plan.postcopy,
+            postcopy_start=lvconf.live_migration_post_copy_start,
+            postcopy_recoverable=plan.postcopy_recoverable,
+            postcopy_stall_timeout=(
+                lvconf.live_migration_postcopy_stall_timeout),
+            stats_interval=lvconf.live_migration_monitor_interval,
+            ladder=tuple(migration.downtime_steps(
+                data_gb, lvconf.live_migration_downtime,
+                lvconf.live_migration_downtime_steps,
+                lvconf.live_migration_downtime_delay)))
+
+    # -- operator requests and events: onto the migration's channel -------
+
+    def _put(self, uuid, kind, value=None):
+        with self._active_lock:
+            active = self._active.get(uuid)
+        if active is None:
+            return False
+        active.channel.put(migration_monitor.MonitorEvent(
+            kind, self._clock.now(), value))
+        return True
 
     def _queue_task(self, instance, task):
-        with self._active_lock:
-            active = self._active.get(instance.uuid)
-            if active is None:
-                raise exception.NoActiveMigrationForInstance(
-                    instance_id=instance.uuid)
-            active.tasks.append(task)
-        LOG.info('Queued live migration task %s for %s', task, instance.uuid)
+        if not self._put(instance.uuid, migration_monitor.EVENT_TASK, task):
+            raise exception.NoActiveMigrationForInstance(
+                instance_id=instance.uuid)
+        LOG.info('Queued live migration task %s', task, instance=instance)
 
     def live_migration_force_complete(self, instance):
         self._queue_task(instance, migration.TASK_FORCE_COMPLETE)
 
-    def live_migration_abort(self, instance):
-        self._queue_task(instance, migration.TASK_ABORT)
+    def live_migration_abort(self, instance, for_delete=False):
+        self._queue_task(instance, migration.TASK_DELETE if for_delete
+                         else migration.TASK_ABORT)
 
     def active_migration(self, instance_uuid):
         """The ActiveMigration of an instance, or None."""
         with self._active_lock:
             return self._active.get(instance_uuid)
 
-    # -- events -----------------------------------------------------------
-
     def _on_lifecycle_event(self, uuid, event, detail):
-        """Note post-copy switches and breaks; runs on libvirt's event thread.
-        """
+        """Runs on libvirt's event thread: only puts on the channel."""
         lv = self._lv
         if event != lv.VIR_DOMAIN_EVENT_SUSPENDED:
             return
-        active = self.active_migration(uuid)
-        if active is None or active.state is None:
-            return
         if detail == lv.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY:
-            LOG.info('Instance %s: migration switched to post-copy', uuid)
-            active.state.postcopy_active = True
+            self._put(uuid, migration_monitor.EVENT_POSTCOPY_STARTED)
         elif detail == getattr(lv, 'VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED',
                                None):
-            LOG.warning('Instance %s: libvirt reports the post-copy '
-                        'migration failed: the guest waits, split between '
-                        'the hosts', uuid)
-            active.state.postcopy_active = True
-            active.state.postcopy_broken = True
-            if active.state.broken_since is None:
-                active.state.broken_since = self._clock.now()
+            self._put(uuid, migration_monitor.EVENT_POSTCOPY_FAILED)
+
+    def _on_migration_iteration(self, uuid, iteration):
+        """Runs on libvirt's event thread: a new memory pass began."""
+        self._put(uuid, migration_monitor.EVENT_ITERATION, iteration)
+
+    def cancel_unmonitored_migration(self, instance):
+        """Cancel a pre-copy job nobody watches (left by a previous run).
+
+        Returns True while libvirt still runs a migration job for the guest
+        here (a post-copy one is left to finish).
+        """
+        guest = self._host.find_guest(instance.uuid)
+        if guest is None:
+            return False
+        try:
+            info = guest.get_job_info()
+        except self._lv.libvirtError:
+            return False
+        if not migration.is_job_running(info):
+            return False
+        if guest.get_power_state() == libvirt_guest.RUNNING:
+            LOG.warning('Cancelling the unwatched migration job left by the '
+                        'previous run', instance=instance)
+            try:
+                guest.abort_job()
+            except Exception as exc:
+                LOG.warning('Could not cancel it: %s', exc,
+                            instance=instance)
+        return True
 
     # -- live migration ---------------------------------------------------
 
@@ -279,7 +361,7 @@ class LibvirtDriver(driver.ComputeDriver):
         mig = migrate_data.migration if migrate_data else None
         plan = self._migration_plan(block_migration)
         for note in plan.notes:
-            LOG.info('Instance %s: %s', instance.uuid, note)
+            LOG.info('%s', note, instance=instance)
         lvconf = self._conf.libvirt
         addr = migrate_data.target_connect_addr if migrate_data else None
         try:
@@ -290,131 +372,95 @@ class LibvirtDriver(driver.ComputeDriver):
                     target_connect_addr=addr)
             params = migration_flags.migrate_params(
                 self._lv, addr, lvconf.live_migration_tunnelled,
-                lvconf.live_migration_bandwidth, plan.parallel_connections)
+                lvconf.live_migration_bandwidth, plan.parallel_connections,
+                postcopy=plan.postcopy)
         except ValueError as exc:
             # Nothing has started: the guest has not been touched.
             raise exception.MigrationPreCheckError(reason=str(exc))
         disk_bytes = migrate_data.disk_bytes if migrate_data else 0
-        state = migration.MonitorState(
-            data_gb=migration.guest_data_gb(instance.memory_mb, disk_bytes),
-            postcopy_enabled=plan.postcopy,
-            postcopy_recoverable=plan.postcopy_recoverable)
+        data_gb = migration.guest_data_gb(instance.memory_mb, disk_bytes)
+        state = migration_monitor.MonitorState(
+            data_gb=data_gb, policy=self._migration_policy(plan, data_gb))
         active = ActiveMigration(instance.uuid, state=state)
         with self._active_lock:
             self._active[instance.uuid] = active
-        LOG.info('Instance %s: live migration to %s (%s), flags %#x',
-                 instance.uuid, dest, dest_uri, plan.flags)
+        LOG.info('Live migration to %s (%s), flags %#x', dest, dest_uri,
+                 plan.flags, instance=instance)
+        monitor = migration_monitor.MigrationMonitor(
+            guest, instance, state, active.channel, self._clock,
+            save_progress=lambda info, status: self._save_progress(
+                instance, mig, info, status),
+            lv_error=self._lv.libvirtError,
+            on_decision=getattr(mig, 'note_decision', None))
         try:
             if mig is not None:
-                mig.status = migration.STATUS_RUNNING
+                mig.status = fields.MigrationStatus.RUNNING
                 mig.save()
             operation = utils.spawn_blocking(
                 guest.migrate, dest_uri, params, plan.flags)
             try:
-                job_type, error = self._live_migration_monitor(
-                    guest, instance, mig, active, operation)
-                if (state.postcopy_active and
+                job_type, error = monitor.run(operation)
+                if (state.postcopy.confirmed and
                         job_type != libvirt_guest.JOB_COMPLETED):
                     job_type, error = self._recover_postcopy(
-                        guest, instance, mig, active, dest_uri, params,
+                        guest, instance, mig, monitor, dest_uri, params,
                         plan, error)
             except Exception:
-                LOG.exception('Instance %s: live migration monitor failed',
-                              instance.uuid)
+                LOG.exception('Live migration monitor failed',
+                              instance=instance)
                 self._abandon(guest, state, operation)
                 raise
         finally:
             with self._active_lock:
                 self._active.pop(instance.uuid, None)
-        self._finish(context, instance, dest, guest, state, job_type, error,
+        self._finish(context, instance, dest, monitor, job_type, error,
                      post_method, recover_method, block_migration,
                      migrate_data)
         return MigrationResult(job_type, state, error)
 
-    def _recover_postcopy(self, guest, instance, mig, active, dest_uri,
+    def _recover_postcopy(self, guest, instance, mig, monitor, dest_uri,
                           params, plan, error):
         """The post-copy stream broke: resume it, or leave it for a human.
 
-        Never destroys or cancels anything: in post-copy neither host holds
-        the whole guest. Returns (job type, error) like the monitor.
+        Returns (job type, error) like the monitor.
         """
-        state = active.state
+        state = monitor.state
         lvconf = self._conf.libvirt
         # The recovery time counts from when the stream was first seen
         # broken: libvirt's call may only have returned much later.
-        broke_at = state.broken_since or self._clock.now()
-        state.postcopy_broken = True
+        broke_at = state.postcopy.broken_since or self._clock.now()
+        state.postcopy.broken = True
         state.record(broke_at, postcopy_recovery.ACTION_BROKEN, str(error))
-        self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
+        self._save_status(mig, fields.MigrationStatus.POSTCOPY_PAUSED)
         timeout = lvconf.live_migration_postcopy_recovery_timeout
-        LOG.warning('Instance %s: post-copy migration stream broke (%s). The '
-                    'guest waits, split between this host and the '
-                    'destination; %s', instance.uuid, error,
-                    'trying to resume it for up to %d s' % timeout
-                    if plan.postcopy_recoverable else
-                    'it cannot be resumed automatically')
-        if not plan.postcopy_recoverable:
-            return self._give_up_postcopy(guest, instance, state, dest_uri,
-                                          params, error, broke_at)
-        resume_flags = plan.flags | self._lv.VIR_MIGRATE_POSTCOPY_RESUME
-        for at in postcopy_recovery.attempt_schedule(
-                timeout, lvconf.live_migration_postcopy_resume_max_interval):
-            wait = broke_at + at - self._clock.now()
-            if wait > 0:
-                self._clock.sleep(wait)
-            state.resume_attempts += 1
-            now = self._clock.now()
-            state.record(now, postcopy_recovery.ACTION_RESUME,
-                         'attempt %d' % state.resume_attempts)
-            self._pause_stream_quietly(guest)
-            operation = utils.spawn_blocking(guest.migrate, dest_uri, params,
-                                             resume_flags)
-            job_type, error = self._live_migration_monitor(
-                guest, instance, mig, active, operation,
-                give_up_at=broke_at + timeout)
+        LOG.warning('Post-copy migration stream broke (%s). The guest '
+                    'waits, split between this host and the destination; '
+                    '%s', error, 'trying to resume it for up to %d s' %
+                    timeout if plan.postcopy_recoverable else
+                    'it cannot be resumed automatically', instance=instance)
+        if plan.postcopy_recoverable:
+            recovery = migration_monitor.PostcopyRecovery(
+                monitor,
+                lambda flags: utils.spawn_blocking(guest.migrate, dest_uri,
+                                                   params, flags),
+                plan.flags | self._lv.VIR_MIGRATE_POSTCOPY_RESUME, timeout,
+                lvconf.live_migration_postcopy_resume_max_interval)
+            job_type, error = recovery.run(broke_at, error)
             if job_type == libvirt_guest.JOB_COMPLETED:
-                state.postcopy_broken = False
-                state.record(self._clock.now(),
-                             postcopy_recovery.ACTION_RESUMED,
-                             'after %.1f s, attempt %d' % (
-                                 self._clock.now() - broke_at,
-                                 state.resume_attempts))
-                return job_type, None
-            state.postcopy_broken = True
-            self._save_status(mig, postcopy_recovery.STATUS_POSTCOPY_PAUSED)
-            LOG.warning('Instance %s: resuming the post-copy migration '
-                        '(attempt %d) failed: %s', instance.uuid,
-                        state.resume_attempts, error)
-            if not operation.ready():
-                break       # libvirt still holds the call: no new attempt
-        return self._give_up_postcopy(guest, instance, state, dest_uri,
-                                      params, error, broke_at)
-
-    def _pause_stream_quietly(self, guest):
-        """Make sure QEMU is in postcopy-paused, as resuming requires.
-
-        libvirt refuses when it already is (or the stream is gone): fine.
-        """
-        try:
-            guest.pause_postcopy()
-        except Exception as exc:
-            LOG.debug('migrate-pause before resuming: %s', exc)
-
-    def _give_up_postcopy(self, guest, instance, state, dest_uri, params,
-                          error, broke_at):
-        state.postcopy_unrecovered = True
-        state.record(self._clock.now(), postcopy_recovery.ACTION_GAVE_UP,
-                     '%d attempts' % state.resume_attempts)
+                return job_type, error
+        else:
+            state.postcopy.unrecovered = True
         hint = postcopy_recovery.manual_resume_hint(
             self._host.uri, guest.name, dest_uri,
             params.get(self._lv.VIR_MIGRATE_PARAM_URI))
-        LOG.error('Instance %s: post-copy migration NOT recovered after %.0f '
-                  's and %d attempts (last error: %s). The guest is not lost '
-                  'but split: its vCPUs and part of its memory are on the '
+        LOG.error('Post-copy migration NOT recovered after %.0f s and %d '
+                  'attempts (last error: %s). The guest is not lost but '
+                  'split: its vCPUs and part of its memory are on the '
                   'destination, the rest on this host; nothing was destroyed '
                   'on either. Once the hosts reach each other again, resume '
-                  'it with: %s', instance.uuid, self._clock.now() - broke_at,
-                  state.resume_attempts, error, hint)
+                  'it with: %s', self._clock.now() - broke_at,
+                  state.postcopy.resume_attempts, error, hint,
+                  instance=instance)
         return libvirt_guest.JOB_FAILED, error
 
     @staticmethod
@@ -429,7 +475,7 @@ class LibvirtDriver(driver.ComputeDriver):
         Cancel it (unless in post-copy, where only finishing is safe) so
         the guest stays where it runs now.
         """
-        if not state.postcopy_active:
+        if not state.postcopy.confirmed:
             try:
                 guest.abort_job()
             except Exception as exc:
@@ -440,29 +486,31 @@ class LibvirtDriver(driver.ComputeDriver):
         except Exception as exc:
             LOG.warning('Migration operation ended with: %s', exc)
 
-    def _finish(self, context, instance, dest, guest, state, job_type, error,
+    def _finish(self, context, instance, dest, monitor, job_type, error,
                 post_method, recover_method, block_migration, migrate_data):
-        if state.postcopy_unrecovered:
+        state = monitor.state
+        if state.postcopy.unrecovered:
             # Split between the hosts: nothing to undo, nothing to resume on
             # the source; the records must say it needs an operator.
             if migrate_data is not None:
                 migrate_data.postcopy_unrecovered = True
             recover_method(context, instance, dest, migrate_data,
-                           migration_status='error')
+                           migration_status=fields.MigrationStatus.ERROR)
             return
         if job_type == libvirt_guest.JOB_COMPLETED:
-            LOG.info('Instance %s: live migration completed', instance.uuid)
+            LOG.info('Live migration completed', instance=instance)
             self._save_final_stats(instance, migrate_data, state)
             if migrate_data is not None:
                 migrate_data.paused_for_completion = state.paused_by_monitor
             post_method(context, instance, dest, block_migration,
                         migrate_data)
             return
-        status = ('cancelled' if job_type == libvirt_guest.JOB_CANCELLED
-                  else 'failed')
-        LOG.warning('Instance %s: live migration %s: %s', instance.uuid,
-                    status, error or 'guest still on the source')
-        migration.run_recover_tasks(guest, state)
+        status = (fields.MigrationStatus.CANCELLED
+                  if job_type == libvirt_guest.JOB_CANCELLED
+                  else fields.MigrationStatus.FAILED)
+        LOG.warning('Live migration %s: %s', status,
+                    error or 'guest still on the source', instance=instance)
+        monitor.recover()
         recover_method(context, instance, dest, migrate_data,
                        migration_status=status)
 
@@ -479,153 +527,21 @@ class LibvirtDriver(driver.ComputeDriver):
             return
         info = migration.completed_stats(state.last_info,
                                          instance.memory_mb)
-        migration.save_stats(instance, mig, info)
+        _save_stats(instance, mig, info)
 
-    def _live_migration_monitor(self, guest, instance, mig, active,
-                                operation, give_up_at=None):
-        """Watch one migration until it ends; return (job type, error).
-
-        ``give_up_at`` bounds a post-copy resume attempt: past it, an
-        attempt that has not got data moving again is left to libvirt
-        (whose call may never return) and reported as failed.
-        """
-        state = active.state
-        lvconf = self._conf.libvirt
-        ladder = migration.downtime_steps(
-            state.data_gb, lvconf.live_migration_downtime,
-            lvconf.live_migration_downtime_steps,
-            lvconf.live_migration_downtime_delay)
-        seen = False
-        while True:
-            info = guest.get_job_info()
-            now = self._clock.now()
-            running = migration.is_job_running(info)
-            # The call returning ends it too: after a post-copy failure
-            # libvirt keeps reporting the stalled job as running.
-            if operation.ready() or (seen and not running):
-                break               # it ended: read the outcome below
-            if (give_up_at is not None and now >= give_up_at and
-                    state.postcopy_broken):
-                return libvirt_guest.JOB_FAILED, exception.LiveMigrationFailed(
-                    instance_id=instance.uuid,
-                    reason='the resumed post-copy migration moved no data '
-                           'before live_migration_postcopy_recovery_timeout')
-            if not running:
-                self._clock.sleep(MONITOR_POLL_INTERVAL)
-                continue            # the job has not started yet
-            seen = True
-            if state.started_at is None:
-                state.started_at = now
-                state.progress = migration.ProgressTracker(started_at=now)
-            elapsed = now - state.started_at
-            state.last_info = info
-            state.samples.append((elapsed, info))
-            state.progress.observe(now, info.memory_iteration,
-                                   info.data_remaining,
-                                   info.memory_dirty_bps, info.memory_bps)
-            migration.run_tasks(active.tasks, guest, state, now)
-            self._take_decisions(guest, info, state, now, elapsed)
-            state.downtime_step = migration.update_downtime(
-                guest, ladder, state.downtime_step, elapsed)
-            self._save_progress(instance, mig, info, state, now)
-            self._clock.sleep(MONITOR_POLL_INTERVAL)
-        return self._outcome(guest, state, operation)
-
-    def _take_decisions(self, guest, info, state, now, elapsed):
-        """Timeouts, the automatic post-copy switch, a stalled post-copy."""
-        lvconf = self._conf.libvirt
-        if state.postcopy_active:
-            self._watch_postcopy_stream(guest, info, state, now)
-            return
-        if state.timeout_action_taken is None:
-            due = migration.timeout_action_due(
-                elapsed,
-                migration.completion_timeout_seconds(
-                    lvconf.live_migration_completion_timeout, state.data_gb),
-                state.progress.stalled_for(now),
-                lvconf.live_migration_progress_timeout,
-                state.postcopy_active)
-            if due is not None:
-                if self._timeout_action(guest, state, now, due):
-                    state.timeout_action_taken = due
-                return
-        reason = migration.should_switch_to_postcopy(
-            info, state.progress, state.postcopy_enabled,
-            state.postcopy_active)
-        if reason is not None:
-            try:
-                migration.force_complete(guest, state, now, reason)
-            except Exception as exc:
-                LOG.warning('Switch to post-copy failed: %s', exc)
-
-    def _watch_postcopy_stream(self, guest, info, state, now):
-        """Pause a post-copy stream that stopped moving, to resume it."""
-        if state.stall is None:
-            state.stall = postcopy_recovery.StallWatch()
-        state.stall.observe(now, info.memory_processed)
-        if state.postcopy_broken and state.stall.stalled_for(now) == 0:
-            LOG.info('Post-copy data is moving again')
-            state.postcopy_broken = False
-            state.broken_since = None
-        lvconf = self._conf.libvirt
-        stalled = state.stall.stalled_for(now)
-        if not postcopy_recovery.should_pause_stream(
-                stalled, lvconf.live_migration_postcopy_stall_timeout,
-                state.postcopy_recoverable, state.postcopy_broken):
-            return
-        state.record(now, postcopy_recovery.ACTION_PAUSE,
-                     'no data moved for %.1f s' % stalled)
-        state.postcopy_broken = True
-        state.broken_since = now
-        try:
-            guest.pause_postcopy()
-        except Exception as exc:
-            LOG.warning('Could not pause the stalled post-copy stream: %s',
-                        exc)
-
-    def _timeout_action(self, guest, state, now, which):
-        """Take the configured action; False when libvirt refused it.
-
-        A refused action is tried again at the next poll.
-        """
-        action = self._conf.libvirt.live_migration_timeout_action
-        reason = '%s timeout reached' % which
-        try:
-            if action == 'force_complete':
-                migration.force_complete(guest, state, now, reason)
-            else:
-                migration.abort(guest, state, now, reason)
-        except Exception as exc:
-            LOG.warning('Live migration timeout action %s failed, will '
-                        'retry: %s', action, exc)
-            return False
-        return True
-
-    def _save_progress(self, instance, mig, info, state, now):
+    @staticmethod
+    def _save_progress(instance, mig, info, status):
         if mig is None:
             return
-        status = postcopy_recovery.status_for(state.postcopy_active,
-                                              state.postcopy_broken)
-        if state.postcopy_active and mig.status != status:
+        if mig.status != status:
             mig.status = status
-            state.stats_saved_at = None     # save the new status now
-        interval = self._conf.libvirt.live_migration_monitor_interval
-        if (state.stats_saved_at is None or
-                now - state.stats_saved_at >= interval):
-            migration.save_stats(instance, mig, info)
-            state.stats_saved_at = now
-            LOG.info('Instance %s: %s', instance.uuid,
-                     migration.progress_summary(info, state, now))
+        _save_stats(instance, mig, info)
 
-    def _outcome(self, guest, state, operation):
-        """Wait for the operation thread and classify how the job ended."""
-        error = None
-        try:
-            operation.wait()
-        except self._lv.libvirtError as exc:
-            error = exc
-        except Exception as exc:  # anything else is a failure too
-            error = exc
-        job_type = migration.find_job_type(guest, error,
-                                           state.cancelled_by_operator)
-        return job_type, error
+
+def _save_stats(instance, mig, info):
+    """Copy job statistics onto the Migration record and the instance."""
+    for name, value in migration.migration_stats(info).items():
+        setattr(mig, name, value)
+    mig.save()
+    instance.progress = migration.progress_percent(info)
+    instance.save()

@@ -6,32 +6,41 @@ values (``JobInfo``, power states) so that the migration decisions in
 """
 
 import dataclasses
+import enum
 
 from oslo_log import log as logging
 
+from nova.compute import power_state
+
 LOG = logging.getLogger(__name__)
 
-# Job types, with the values of libvirt's VIR_DOMAIN_JOB_* constants.
-JOB_NONE = 0
-JOB_BOUNDED = 1
-JOB_UNBOUNDED = 2
-JOB_COMPLETED = 3
-JOB_FAILED = 4
-JOB_CANCELLED = 5
 
-JOB_TYPE_NAMES = {
-    JOB_NONE: 'none', JOB_BOUNDED: 'bounded', JOB_UNBOUNDED: 'unbounded',
-    JOB_COMPLETED: 'completed', JOB_FAILED: 'failed',
-    JOB_CANCELLED: 'cancelled',
-}
+class JobType(enum.IntEnum):
+    """A libvirt job's type, with the values of VIR_DOMAIN_JOB_*."""
 
-# Power states as Nova reports them (nova.compute.power_state).
-NOSTATE = 0x00
-RUNNING = 0x01
-PAUSED = 0x03
-SHUTDOWN = 0x04
-CRASHED = 0x06
-SUSPENDED = 0x07
+    NONE = 0
+    BOUNDED = 1
+    UNBOUNDED = 2
+    COMPLETED = 3
+    FAILED = 4
+    CANCELLED = 5
+
+
+JOB_NONE = JobType.NONE
+JOB_BOUNDED = JobType.BOUNDED
+JOB_UNBOUNDED = JobType.UNBOUNDED
+JOB_COMPLETED = JobType.COMPLETED
+JOB_FAILED = JobType.FAILED
+JOB_CANCELLED = JobType.CANCELLED
+
+JOB_TYPE_NAMES = {job: job.name.lower() for job in JobType}
+
+NOSTATE = power_state.NOSTATE
+RUNNING = power_state.RUNNING
+PAUSED = power_state.PAUSED
+SHUTDOWN = power_state.SHUTDOWN
+CRASHED = power_state.CRASHED
+SUSPENDED = power_state.SUSPENDED
 
 # libvirt VIR_DOMAIN_* state -> Nova power state.
 _LIBVIRT_POWER_STATE = {
@@ -187,6 +196,20 @@ class Guest(object):
     def get_xml_desc(self, flags=0):
         return self._domain.XMLDesc(flags)
 
+    def save_memory_state(self):
+        """Managed save: memory to a file libvirt owns, the domain stops;
+        the next start restores it (Nova's suspend).
+        """
+        self._domain.managedSave(0)
+
+    def has_managed_save(self):
+        return bool(self._domain.hasManagedSaveImage(0))
+
+    def remove_managed_save(self):
+        """Drop a managed-save image, if any (before undefining)."""
+        if self.has_managed_save():
+            self._domain.managedSaveRemove(0)
+
     # -- migration --------------------------------------------------------
 
     def migrate(self, destination_uri, params, flags):
@@ -212,25 +235,47 @@ class Guest(object):
         self._domain.migrateSetMaxDowntime(int(milliseconds), 0)
 
     def get_job_info(self):
-        """The current job's statistics as a ``JobInfo``.
+        """The current job's statistics as a ``JobInfo``, or None.
 
-        Copes with hypervisors that have no jobStats (falls back to the old
-        jobInfo call) and with a domain that has left this host: libvirt then
-        answers "no domain" or "domain is not running", which after a
-        migration means the job completed (``find_job_type`` double-checks).
+        What a libvirt error means here (``stats_error_meaning``):
+
+        ==================================  =========  ====================
+        libvirt error                       meaning    returned
+        ==================================  =========  ====================
+        VIR_ERR_NO_SUPPORT                  old API    the legacy jobInfo
+        VIR_ERR_NO_DOMAIN                   finished   JobInfo(COMPLETED)
+        VIR_ERR_OPERATION_INVALID           finished   JobInfo(COMPLETED)
+        ("domain is not running")
+        VIR_ERR_INTERNAL_ERROR "migration   not yet    None: no sample
+        was active, but no RAM info was
+        set"
+        VIR_ERR_OPERATION_TIMEOUT           not yet    None: no sample
+        ("cannot acquire state change
+        lock")
+        anything else                       failed     raised
+        ==================================  =========  ====================
+
+        "Finished" is only a hint: ``find_job_type`` reads the real outcome
+        off the domain and the migration call. "Not yet" happens at the
+        edges of a migration (QEMU between set-up and the first pass, or
+        finishing) and while another thread holds the domain's job lock; it
+        must never end a healthy migration.
         """
         lv = self._libvirt
         try:
             return JobInfo.from_stats(self._domain.jobStats(0))
         except lv.libvirtError as exc:
-            code = self._error_code(exc)
-            if code == lv.VIR_ERR_NO_SUPPORT:
+            meaning = stats_error_meaning(lv, exc)
+            if meaning == STATS_OLD_API:
                 LOG.debug('jobStats not supported, using jobInfo: %s', exc)
                 return self._get_legacy_job_info()
-            if code in (lv.VIR_ERR_NO_DOMAIN, lv.VIR_ERR_OPERATION_INVALID):
+            if meaning == STATS_FINISHED:
                 LOG.debug('Domain gone or stopped while reading job '
                           'stats: %s', exc)
                 return JobInfo(type=JOB_COMPLETED)
+            if meaning == STATS_NOT_YET:
+                LOG.debug('No job statistics this time: %s', exc)
+                return None
             raise
 
     def get_completed_job_info(self):
@@ -251,7 +296,33 @@ class Guest(object):
         try:
             return JobInfo.from_legacy(self._domain.jobInfo())
         except lv.libvirtError as exc:
-            if self._error_code(exc) in (lv.VIR_ERR_NO_DOMAIN,
-                                         lv.VIR_ERR_OPERATION_INVALID):
+            meaning = stats_error_meaning(lv, exc)
+            if meaning == STATS_FINISHED:
                 return JobInfo(type=JOB_COMPLETED)
+            if meaning == STATS_NOT_YET:
+                return None
             raise
+
+
+STATS_OLD_API = 'old-api'
+STATS_FINISHED = 'finished'
+STATS_NOT_YET = 'not-yet'
+STATS_FAILED = 'failed'
+
+# libvirt's words when QEMU has no RAM figures yet (or any more).
+_NO_RAM_INFO = 'migration was active, but no RAM info was set'
+
+
+def stats_error_meaning(lv, exc):
+    """What a libvirt error from jobStats/jobInfo says about the job."""
+    code = exc.get_error_code()
+    if code == lv.VIR_ERR_NO_SUPPORT:
+        return STATS_OLD_API
+    if code in (lv.VIR_ERR_NO_DOMAIN, lv.VIR_ERR_OPERATION_INVALID):
+        return STATS_FINISHED
+    if code == getattr(lv, 'VIR_ERR_OPERATION_TIMEOUT', None):
+        return STATS_NOT_YET
+    if (code == lv.VIR_ERR_INTERNAL_ERROR and
+            _NO_RAM_INFO in (exc.get_error_message() or '')):
+        return STATS_NOT_YET
+    return STATS_FAILED

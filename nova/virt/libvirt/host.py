@@ -54,6 +54,7 @@ class Host(object):
         self._conn = None
         self._lock = threading.Lock()
         self._lifecycle_handlers = []
+        self._iteration_handlers = []
         self._event_thread = None
 
     @property
@@ -90,6 +91,16 @@ class Host(object):
         conn.domainEventRegisterAny(
             None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
             self._on_lifecycle_event, None)
+        iteration = getattr(lv, 'VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION',
+                            None)
+        if iteration is not None:
+            try:
+                conn.domainEventRegisterAny(
+                    None, iteration, self._on_migration_iteration, None)
+            except lv.libvirtError as exc:
+                # The monitor infers pass boundaries from its polls then.
+                LOG.info('No migration-iteration events from %s: %s',
+                         self._uri, exc)
         return conn
 
     def _start_event_loop(self):
@@ -124,13 +135,28 @@ class Host(object):
         """handler(domain_uuid, event, detail), called from libvirt's thread."""
         self._lifecycle_handlers.append(handler)
 
+    def register_iteration_handler(self, handler):
+        """handler(domain_uuid, iteration): a migration's new memory pass.
+
+        Called from libvirt's thread (VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION)
+        """
+        self._iteration_handlers.append(handler)
+
     def _on_lifecycle_event(self, conn, dom, event, detail, opaque):
-        uuid = dom.UUIDString()
-        for handler in list(self._lifecycle_handlers):
+        self._dispatch(self._lifecycle_handlers, dom.UUIDString(), event,
+                       detail)
+
+    def _on_migration_iteration(self, conn, dom, iteration, opaque):
+        self._dispatch(self._iteration_handlers, dom.UUIDString(),
+                       iteration)
+
+    @staticmethod
+    def _dispatch(handlers, uuid, *args):
+        for handler in list(handlers):
             try:
-                handler(uuid, event, detail)
+                handler(uuid, *args)
             except Exception:  # a bad handler must not kill the event loop
-                LOG.exception('Lifecycle handler failed for %s', uuid)
+                LOG.exception('Event handler failed for %s', uuid)
 
     # -- versions ---------------------------------------------------------
 

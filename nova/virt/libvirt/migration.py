@@ -1,52 +1,60 @@
-"""Decisions of the live-migration monitor, one small function each.
+"""Decisions of the live-migration monitor: pure functions over plain values.
 
-The driver's monitor loop (``driver.LibvirtDriver._live_migration_monitor``)
-reads job statistics, then asks these functions what to do:
+The monitor loop (``monitor.MigrationMonitor``) gathers one poll's facts
+(the job statistics, the clock, the operator's requests, what it did so
+far) and asks :func:`decide` what to do. ``decide`` returns an ordered list
+of :class:`Decision` (an :class:`Action` and its reason); the monitor's
+applier runs them against the guest. The precedence between the sources of
+decisions lives here and nowhere else:
+
+    operator abort (or delete)  >  operator force-complete  >  timeouts
+    >  automatic post-copy switch  >  downtime stepping
 
 =======================  ===================================================
 step                     function
 =======================  ===================================================
-job-type detection       ``find_job_type`` / ``finished_job_type``
+job-type detection       ``finished_job_type``
 abort / timeout          ``timeout_action_due``, ``ProgressTracker``
 post-copy switch         ``should_switch_to_postcopy``
-downtime stepping        ``downtime_steps``, ``downtime_step_due``,
-                         ``update_downtime``
+downtime stepping        ``downtime_steps``, ``downtime_step_due``
 stats update             ``migration_stats``, ``progress_percent``,
-                         ``save_stats``
-task processing          ``run_tasks`` (``force_complete``, ``abort``)
-recovery                 ``run_recover_tasks``
+                         ``completed_stats``
+task processing          ``decide`` (``Requests``: force-complete, abort)
+recovery                 ``recover_decisions`` (undo a pause),
+                         ``postcopy_recovery`` (a broken post-copy stream)
 =======================  ===================================================
 
-Everything except the three functions that act (``update_downtime``,
-``run_tasks``/``force_complete``/``abort``, ``run_recover_tasks``) is a
-pure function over plain values; the acting ones take the ``Guest`` wrapper,
-never libvirt itself.
+Nothing in this module calls libvirt or touches a record; the state parts
+it reads (``ProgressTracker``, ``PostcopyState``, ``ActionsTaken``) are
+written only by the monitor loop.
 """
 
 import collections
 import dataclasses
-from typing import Any, List, Optional
+import enum
+from typing import Deque, List, Optional, Tuple
 
-from oslo_log import log as logging
-
+from nova.objects import fields
 from nova.virt.libvirt import guest as libvirt_guest
-
-LOG = logging.getLogger(__name__)
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
 
-# Operator tasks the monitor loop accepts.
+# Operator requests the monitor loop accepts (queued by the driver).
 TASK_FORCE_COMPLETE = 'force-complete'
 TASK_ABORT = 'abort'
-KNOWN_TASKS = (TASK_FORCE_COMPLETE, TASK_ABORT)
+TASK_DELETE = 'delete'
+KNOWN_TASKS = (TASK_FORCE_COMPLETE, TASK_ABORT, TASK_DELETE)
 
-# Recovery tasks: what to undo when the migration does not complete.
-RECOVER_UNPAUSE = 'unpause'
+# ``[libvirt] live_migration_post_copy_start``: when post-copy may start.
+POSTCOPY_START_AUTOMATIC = 'automatic'
+POSTCOPY_START_TIMEOUT = 'timeout'
+POSTCOPY_START_OPERATOR = 'operator'
+POSTCOPY_START_CHOICES = (POSTCOPY_START_AUTOMATIC, POSTCOPY_START_TIMEOUT,
+                          POSTCOPY_START_OPERATOR)
 
-# Migration record statuses set while the monitor runs.
-STATUS_RUNNING = 'running'
-STATUS_POSTCOPY = 'running (post-copy)'
+TIMEOUT_ACTION_ABORT = 'abort'
+TIMEOUT_ACTION_FORCE_COMPLETE = 'force_complete'
 
 # Guest RAM counts as at least this much when scaling timeouts: small
 # guests still need time for set-up and the first pass.
@@ -55,6 +63,19 @@ MIN_SCALING_RAM_GB = 2.0
 # Pre-copy is not getting anywhere when a memory pass sets out to send
 # less than this fraction less than the pass before it.
 MIN_PASS_SHRINK = 0.10
+# The switch needs its evidence this many times in a row (passes for the
+# pass-size rule, polls for the rate rule): one noisy sample is not enough.
+SWITCH_EVIDENCE = 2
+# The link "looks down" when the transfer rate falls below this share of
+# the best rate of the last LINK_PEAK_WINDOW seconds, or less than
+# LINK_MOVING_BYTES moved in the last LINK_MOVING_WINDOW seconds (a stalled
+# stream still drains a few KiB of socket buffer): never switch then.
+LINK_OK_FRACTION = 0.5
+LINK_PEAK_WINDOW = 30.0
+LINK_MOVING_WINDOW = 1.0
+LINK_MOVING_BYTES = 256 * 1024
+# A post-copy stream counts as moving when this much went through.
+MOVING_BYTES = 1024 * 1024
 
 # Progress: what is left to send fell by at least this fraction since the
 # last progress (smaller wiggles are measurement noise).
@@ -62,6 +83,9 @@ MIN_PENDING_DROP = 0.02
 # Passes shorter than this at the current transfer rate are a converging
 # migration's tail: the pass-shrink rule ignores them.
 TAIL_PASS_SECONDS = 1.0
+
+# Clock readings closer than this are the same instant (float sums).
+TIME_EPS = 1e-6
 
 # Job statistics samples a monitor keeps (about 1 h at 2 polls/s).
 SAMPLES_KEPT = 7200
@@ -74,11 +98,11 @@ RUNNING_JOB_TYPES = (libvirt_guest.JOB_BOUNDED, libvirt_guest.JOB_UNBOUNDED)
 def guest_data_gb(memory_mb, disk_bytes=0):
     """GiB of data a migration moves, the unit timeouts are scaled by.
 
-    RAM counts as at least ``MIN_SCALING_RAM_GB``; disk counts only when it
-    is copied (block migration).
+    RAM counts as at least ``MIN_SCALING_RAM_GB`` (also when the flavor
+    says nothing: ``None``); disk counts only when it is copied.
     """
-    ram_gb = max(memory_mb / 1024.0, MIN_SCALING_RAM_GB)
-    return ram_gb + max(disk_bytes, 0) / float(GiB)
+    ram_gb = max((memory_mb or 0) / 1024.0, MIN_SCALING_RAM_GB)
+    return ram_gb + max(disk_bytes or 0, 0) / float(GiB)
 
 
 # -- job-type detection ----------------------------------------------------
@@ -91,8 +115,15 @@ def finished_job_type(domain_exists, domain_active, operation_error,
     domain: still active on the source means the guest never left (failed,
     or cancelled when an operator asked for it; an abort by timeout is a
     failure); gone or shut off means it left, which is a success unless the
-    migration call itself reported an error.
+    migration call itself reported an error. ``domain_exists`` None: libvirt
+    could not say (an error other than "no domain"); the migration call's
+    own result decides then, as it is the one libvirt answered.
     """
+    if domain_exists is None:
+        if operation_error is None:
+            return libvirt_guest.JOB_COMPLETED
+        return (libvirt_guest.JOB_CANCELLED if cancelled_by_operator
+                else libvirt_guest.JOB_FAILED)
     if domain_exists and domain_active:
         if cancelled_by_operator:
             return libvirt_guest.JOB_CANCELLED
@@ -102,15 +133,15 @@ def finished_job_type(domain_exists, domain_active, operation_error,
     return libvirt_guest.JOB_COMPLETED
 
 
-def find_job_type(guest, operation_error, cancelled_by_operator):
-    """``finished_job_type`` for this guest, asking libvirt for its state."""
-    exists, active = guest.exists_active()
-    return finished_job_type(exists, active, operation_error,
-                             cancelled_by_operator)
-
-
 def is_job_running(info):
-    return info.type in RUNNING_JOB_TYPES
+    return info is not None and info.type in RUNNING_JOB_TYPES
+
+
+def has_real_data(info):
+    """True once QEMU reports data: set-up samples carry only zeros."""
+    return info is not None and (info.data_total > 0 or
+                                 info.data_processed > 0 or
+                                 info.memory_total > 0)
 
 
 # -- progress and timeouts -------------------------------------------------
@@ -130,12 +161,15 @@ class ProgressTracker(object):
     is what the next one sets out to send) and is QEMU's own convergence
     measure. Progress is a new low of pending, ``MIN_PENDING_DROP`` below
     the level of the last progress. Without a dirty rate from libvirt
-    (first pass, old hypervisors) pending is data remaining; when the first
-    dirty rate arrives with pass 2, the pass counts as progress if it sets
-    out to send ``MIN_PASS_SHRINK`` less than pass 1 did.
+    (first pass) pending is data remaining; when the first dirty rate
+    arrives with pass 2, the pass counts as progress if it sets out to send
+    ``MIN_PASS_SHRINK`` less than pass 1 did.
 
-    It also keeps what each pass set out to send (the most data seen
-    remaining in it), for the post-copy switch.
+    Samples from QEMU's set-up phase (all zeros) are ignored: the clock of
+    progress starts with the first real data. It also keeps what each pass
+    set out to send, how many passes (and polls) in a row looked like
+    pre-copy cannot finish, and the link's recent best rate, for the
+    post-copy switch.
     """
 
     started_at: float
@@ -150,22 +184,42 @@ class ProgressTracker(object):
     last_remaining: int = 0
     current_pass_known: bool = True
     previous_pass_known: bool = True
+    # Consecutive evidence that pre-copy cannot finish.
+    stuck_passes: int = 0
+    hot_polls: int = 0
+    # The link: recent (time, rate, bytes processed), and whether data
+    # moved over the last LINK_MOVING_WINDOW.
+    rates: Deque[Tuple[float, int, int]] = dataclasses.field(
+        default_factory=collections.deque)
+    moving: bool = False
+    # Pass boundaries libvirt announced (migration-iteration event).
+    announced: Deque[Tuple[float, int]] = dataclasses.field(
+        default_factory=collections.deque)
 
-    def observe(self, now, iteration, remaining, dirty_bps=0, bps=0):
+    def announce_pass(self, at, iteration):
+        """libvirt's migration-iteration event: pass ``iteration`` began."""
+        self.announced.append((at, int(iteration)))
+
+    def observe(self, now, iteration, remaining, dirty_bps=0, bps=0,
+                processed=None):
         """Record one sample. Returns True when a new pass began.
 
         ``bps`` (the transfer rate) places the pass boundary between two
-        samples: the previous pass ended when its last remaining bytes were
-        sent, and the new pass has been sending at ``bps`` since.
+        samples when libvirt did not announce it: the previous pass ended
+        when its last remaining bytes were sent, and the new pass has been
+        sending at ``bps`` since.
         """
         remaining = max(int(remaining), 0)
+        if processed is not None:
+            self._observe_link(now, int(processed), int(bps))
+        if (int(iteration) <= 0 and remaining == 0 and not processed and
+                self.iteration == 0):
+            return False    # QEMU still setting up: nothing to judge yet
         iteration = max(int(iteration), 1)
         new_pass = iteration > self.iteration and self.iteration > 0
         if new_pass or self.iteration == 0:
-            began = now
-            if new_pass and bps > 0:
-                began = min(now, self.last_sample_at +
-                            self.last_remaining / float(bps))
+            began = self._pass_began(now, iteration, bps) if new_pass \
+                else now
             self.previous_pass_start = self.pass_start
             self.pass_start = int(remaining + max(bps, 0) * (now - began))
             self.pass_started_at = began
@@ -193,10 +247,47 @@ class ProgressTracker(object):
                 pending <= self.progress_level * (1.0 - MIN_PENDING_DROP)):
             self.progress_level = pending
             self.last_progress_at = now
+        self._count_evidence(new_pass, dirty_bps, bps)
         return new_pass
 
+    def _pass_began(self, now, iteration, bps):
+        announced = [at for at, it in self.announced if it == iteration]
+        self.announced.clear()
+        if announced:
+            return min(announced[-1], now)
+        if bps > 0:
+            return min(now, self.last_sample_at +
+                       self.last_remaining / float(bps))
+        return now
+
+    def _observe_link(self, now, processed, bps):
+        """Is data moving (judged over LINK_MOVING_WINDOW), and how fast?"""
+        earlier = [p for at, _rate, p in self.rates
+                   if at <= now - LINK_MOVING_WINDOW]
+        reference = earlier[-1] if earlier else (
+            self.rates[0][2] if self.rates else processed)
+        self.moving = processed - reference >= LINK_MOVING_BYTES
+        self.rates.append((now, max(bps, 0), processed))
+        while self.rates and self.rates[0][0] < now - LINK_PEAK_WINDOW:
+            self.rates.popleft()
+
+    def _count_evidence(self, new_pass, dirty_bps, bps):
+        if new_pass:
+            shrink = self.pass_shrink()
+            stuck = (shrink is not None and shrink < MIN_PASS_SHRINK and
+                     not _pass_is_tail(self.pass_start, bps))
+            self.stuck_passes = self.stuck_passes + 1 if stuck else 0
+        hot = bps > 0 and dirty_bps >= (1.0 - MIN_PASS_SHRINK) * bps
+        self.hot_polls = self.hot_polls + 1 if hot else 0
+
+    def link_looks_down(self, bps):
+        """Data stopped moving, or the rate collapsed."""
+        peak = max((rate for _at, rate, _p in self.rates), default=0)
+        return (not self.moving or bps <= 0 or
+                bps < LINK_OK_FRACTION * peak)
+
     def stalled_for(self, now):
-        """Seconds since the last progress."""
+        """Seconds since the last progress (0 before any real data)."""
         if self.last_progress_at is None:
             return 0.0
         return max(now - self.last_progress_at, 0.0)
@@ -252,39 +343,39 @@ def _pass_is_tail(pass_bytes, bps):
     return bps > 0 and pass_bytes < bps * TAIL_PASS_SECONDS
 
 
-def should_switch_to_postcopy(info, tracker, postcopy_enabled,
-                              postcopy_active):
+def should_switch_to_postcopy(info, tracker):
     """Why pre-copy cannot finish, or None while it still may.
 
     Only from the second memory pass on (the first pass is the bulk copy
-    of all RAM). Two signals, either is enough:
+    of all RAM), and only on evidence that held ``SWITCH_EVIDENCE`` times
+    in a row. Two signals, either is enough:
 
-    * the pass that just began sets out to send less than
-      ``MIN_PASS_SHRINK`` less than the previous pass did;
+    * memory passes set out to send less than ``MIN_PASS_SHRINK`` less
+      than the pass before them did;
     * libvirt reports the guest dirtying memory at ``1 - MIN_PASS_SHRINK``
       (90%) of the transfer rate or more: a pass then sets out to send at
-      least 90% of what the pass before sent (the next pass is what the
-      guest dirtied meanwhile), so this is the same rule, read off the
-      rates. It also works when passes are shorter than the poll interval.
+      least 90% of what the pass before sent, so this is the same rule,
+      read off the rates. It also works when passes are shorter than the
+      poll interval.
+
+    Never while the link looks down (no data moved since the last poll,
+    or the rate fell below half its recent best): switching to post-copy
+    over a failing link is the one way to lose the guest.
     """
-    if not postcopy_enabled or postcopy_active:
-        return None
     if not is_job_running(info) or tracker.iteration < 2:
         return None
-    shrink = tracker.pass_shrink()
-    if (shrink is not None and shrink < MIN_PASS_SHRINK and
-            not _pass_is_tail(tracker.pass_start, info.memory_bps)):
-        return ('memory pass %d set out to send %d MiB, pass %d %d MiB: '
-                'not %d%% less' % (tracker.iteration,
-                                   tracker.pass_start // MiB,
-                                   tracker.iteration - 1,
-                                   tracker.previous_pass_start // MiB,
-                                   int(MIN_PASS_SHRINK * 100)))
-    dirty_bps = info.memory_dirty_bps
-    if (info.memory_bps > 0 and
-            dirty_bps >= (1.0 - MIN_PASS_SHRINK) * info.memory_bps):
+    if tracker.link_looks_down(info.memory_bps):
+        return None
+    if tracker.stuck_passes >= SWITCH_EVIDENCE:
+        return ('%d memory passes in a row shrank less than %d%% (pass %d '
+                'set out to send %d MiB, pass %d %d MiB)' % (
+                    tracker.stuck_passes, int(MIN_PASS_SHRINK * 100),
+                    tracker.iteration, tracker.pass_start // MiB,
+                    tracker.iteration - 1,
+                    tracker.previous_pass_start // MiB))
+    if tracker.hot_polls >= SWITCH_EVIDENCE:
         return ('guest dirties %d MiB/s, migration sends %d MiB/s' %
-                (dirty_bps // MiB, info.memory_bps // MiB))
+                (info.memory_dirty_bps // MiB, info.memory_bps // MiB))
     return None
 
 
@@ -307,28 +398,9 @@ def downtime_step_due(ladder, current_step, elapsed):
     """Index of the highest rung reached by ``elapsed`` if above current."""
     due = current_step
     for index, (at, _ms) in enumerate(ladder):
-        if elapsed >= at:
+        if elapsed >= at - TIME_EPS:
             due = index
     return due if due > current_step else None
-
-
-def update_downtime(guest, ladder, current_step, elapsed):
-    """Apply the next downtime rung when due; return the current rung.
-
-    A libvirt error is logged and the rung is retried next time.
-    """
-    due = downtime_step_due(ladder, current_step, elapsed)
-    if due is None:
-        return current_step
-    downtime_ms = ladder[due][1]
-    try:
-        guest.migrate_configure_max_downtime(downtime_ms)
-    except Exception as exc:
-        LOG.warning('Unable to set max downtime %d ms: %s', downtime_ms, exc)
-        return current_step
-    LOG.info('Allowed migration downtime now %d ms (step %d of %d)',
-             downtime_ms, due, len(ladder) - 1)
-    return due
 
 
 # -- stats -----------------------------------------------------------------
@@ -343,7 +415,13 @@ def migration_stats(info):
 
 
 def progress_percent(info):
-    """Instance progress: share of data already sent, 0..100."""
+    """Instance progress: share of data already sent, 0..100.
+
+    A completed job is 100 whatever its counters say (a guest of 0 MiB,
+    or one that finished before libvirt reported totals).
+    """
+    if info.type == libvirt_guest.JOB_COMPLETED:
+        return 100
     total = info.data_total
     if total <= 0:
         return 0
@@ -351,12 +429,8 @@ def progress_percent(info):
     return int(round(100.0 * (total - remaining) / total))
 
 
-def progress_summary(info, state, now):
+def progress_summary(info, elapsed, mode, downtime_step):
     """One log line an operator can follow a migration by."""
-    elapsed = now - state.started_at if state.started_at is not None else 0
-    mode = 'post-copy' if state.postcopy_active else 'pre-copy'
-    if state.paused_by_monitor:
-        mode += ', guest paused'
     return ('migration %s for %d s, pass %d, %d MiB of %d MiB remaining, '
             'sending %d MiB/s, guest dirtying %d MiB/s, throttle %d%%, '
             'allowed downtime step %d' % (
@@ -364,7 +438,7 @@ def progress_summary(info, state, now):
                 max(info.data_remaining, 0) // MiB,
                 max(info.data_total, 0) // MiB, info.memory_bps // MiB,
                 info.memory_dirty_bps // MiB, info.auto_converge_throttle,
-                max(state.downtime_step, 0)))
+                max(downtime_step, 0)))
 
 
 def completed_stats(last_info, memory_mb):
@@ -385,149 +459,264 @@ def completed_stats(last_info, memory_mb):
         data_remaining=0)
 
 
-def save_stats(instance, migration, info):
-    """Copy job statistics onto the Migration record and the instance."""
-    for name, value in migration_stats(info).items():
-        setattr(migration, name, value)
-    migration.save()
-    instance.progress = progress_percent(info)
-    instance.save()
+# -- decisions as actions ----------------------------------------------------
+
+class Action(enum.Enum):
+    """What the monitor can do to a migration (the applier's vocabulary)."""
+
+    ABORT = 'abort'
+    SWITCH_TO_POSTCOPY = 'postcopy'
+    PAUSE = 'pause'
+    STEP_DOWNTIME = 'downtime'
+    SAVE_STATS = 'save-stats'
+    PAUSE_POSTCOPY_STREAM = 'postcopy-pause'
+    RESUME_POSTCOPY = 'postcopy-resume'
+    GIVE_UP = 'postcopy-recovery-failed'
+    UNPAUSE = 'unpause'
+    REFUSE = 'refused'
 
 
-# -- tasks -----------------------------------------------------------------
+# Actions that change how the migration goes (the action log keeps them).
+CORRECTIVE = frozenset({Action.ABORT, Action.SWITCH_TO_POSTCOPY,
+                        Action.PAUSE, Action.PAUSE_POSTCOPY_STREAM,
+                        Action.RESUME_POSTCOPY, Action.GIVE_UP,
+                        Action.UNPAUSE})
+
+ORIGIN_OPERATOR = 'operator'
+ORIGIN_DELETE = 'delete'
+ORIGIN_TIMEOUT = 'timeout'
+ORIGIN_AUTOMATIC = 'automatic'
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision(object):
+    action: Action
+    reason: str
+    origin: str = ORIGIN_AUTOMATIC
+    # STEP_DOWNTIME: the ladder rung; timeouts: which one ('completion').
+    step: int = -1
+    timeout: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy(object):
+    """The options of one migration, read once when it starts."""
+
+    completion_timeout: int = 0          # seconds, scaled by size; 0: none
+    progress_timeout: int = 0
+    timeout_action: str = TIMEOUT_ACTION_ABORT
+    postcopy_enabled: bool = False       # VIR_MIGRATE_POSTCOPY is set
+    postcopy_start: str = POSTCOPY_START_AUTOMATIC
+    postcopy_recoverable: bool = False
+    postcopy_stall_timeout: float = 0.0
+    stats_interval: float = 5.0
+    ladder: Tuple[Tuple[int, int], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Requests(object):
+    """Operator requests that reached the loop since its last poll."""
+
+    abort: bool = False
+    force_complete: bool = False
+    delete: bool = False
+
+    @classmethod
+    def from_tasks(cls, tasks):
+        names = set(tasks)
+        return cls(abort=TASK_ABORT in names,
+                   force_complete=TASK_FORCE_COMPLETE in names,
+                   delete=TASK_DELETE in names)
+
 
 @dataclasses.dataclass
-class MonitorState(object):
-    """Everything the monitor loop knows about one migration."""
+class PostcopyState(object):
+    """Where the migration stands with post-copy.
 
-    data_gb: float
-    postcopy_enabled: bool
-    started_at: Optional[float] = None
-    postcopy_active: bool = False
-    postcopy_recoverable: bool = False
-    paused_by_monitor: bool = False
-    abort_requested: bool = False
-    cancelled_by_operator: bool = False
-    timeout_action_taken: Optional[str] = None
-    # Post-copy stream broken (libvirt said so, or the monitor paused a
-    # stalled one) and not moving again yet; given up on for good.
-    postcopy_broken: bool = False
+    ``requested``: the monitor asked libvirt to switch. ``confirmed``:
+    libvirt says the guest runs on the destination (the source domain is
+    paused for post-copy, or the post-copy event came); only then is the
+    migration "in post-copy" for timeouts, aborts, records and recovery.
+    """
+
+    requested: bool = False
+    confirmed: bool = False
+    broken: bool = False
     broken_since: Optional[float] = None    # monitor clock
-    postcopy_unrecovered: bool = False
+    unrecovered: bool = False
     resume_attempts: int = 0
-    stall: Any = None
+    last_moved_bytes: int = -1
+    moved_at: Optional[float] = None
+
+    def observe_stream(self, now, processed):
+        """A post-copy stream counts as moving when 1 MiB went through."""
+        if (self.moved_at is None or
+                processed - self.last_moved_bytes >= MOVING_BYTES):
+            self.last_moved_bytes = processed
+            self.moved_at = now
+            return True
+        return False
+
+    def stalled_for(self, now):
+        return 0.0 if self.moved_at is None else now - self.moved_at
+
+
+@dataclasses.dataclass
+class ActionsTaken(object):
+    """What the monitor did so far, and the log of it."""
+
+    abort_sent: bool = False
+    cancelled_by_operator: bool = False
+    paused_by_monitor: bool = False
+    timeout_action: Optional[str] = None
     downtime_step: int = -1
     stats_saved_at: Optional[float] = None
-    recover_tasks: List[str] = dataclasses.field(default_factory=list)
-    actions: List[tuple] = dataclasses.field(default_factory=list)
-    progress: Optional[ProgressTracker] = None
-    last_info: Optional[libvirt_guest.JobInfo] = None
-    # (seconds since start, JobInfo) per poll, the latest SAMPLES_KEPT.
-    samples: collections.deque = dataclasses.field(
-        default_factory=lambda: collections.deque(maxlen=SAMPLES_KEPT))
-
-    def record(self, now, action, detail=''):
-        """Remember a corrective action (for logs, tests and benchmarks)."""
-        elapsed = now - self.started_at if self.started_at is not None else 0
-        self.actions.append((round(elapsed, 3), action, detail))
-        LOG.info('Live migration monitor: %s %s (after %.1f s)',
-                 action, detail, elapsed)
-
-    def first_action_after(self, names):
-        for elapsed, action, _detail in self.actions:
-            if action in names:
-                return elapsed
-        return None
+    status_saved: Optional[str] = None
+    # (seconds since start, action value, reason): corrective actions.
+    log: List[tuple] = dataclasses.field(default_factory=list)
 
 
-def force_complete(guest, state, now, reason):
-    """Make the migration finish now: post-copy if enabled, else pause.
+def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
+    """Everything the monitor should do at this poll, in order.
 
-    Returns the action taken ('postcopy', 'pause') or None.
+    ``info`` is this poll's JobInfo, or None when libvirt gave no sample
+    (the operator's requests and the completion timeout still count).
+    Reads its arguments, changes none of them.
     """
-    if state.postcopy_active:
-        LOG.info('Force complete ignored: already in post-copy')
-        return None
-    if state.postcopy_enabled:
-        guest.migrate_start_postcopy()
-        state.postcopy_active = True
-        state.record(now, 'postcopy', reason)
-        return 'postcopy'
-    if state.paused_by_monitor:
-        LOG.info('Force complete ignored: guest already paused')
-        return None
-    guest.pause()
-    state.paused_by_monitor = True
-    if RECOVER_UNPAUSE not in state.recover_tasks:
-        state.recover_tasks.append(RECOVER_UNPAUSE)
-    state.record(now, 'pause', reason)
-    return 'pause'
+    decisions = []
+    in_postcopy = postcopy.requested or postcopy.confirmed
+    if requests.abort or requests.delete:
+        origin = ORIGIN_DELETE if requests.delete else ORIGIN_OPERATOR
+        decisions.append(_abort_by_request(origin, postcopy, taken))
+        if decisions[-1].action == Action.ABORT:
+            return decisions + _stats(now, policy, taken, postcopy, force=True)
+    if taken.abort_sent:
+        # The cancel is on its way: nothing else may act on the job.
+        return decisions + _stats(now, policy, taken, postcopy, info)
+    if requests.force_complete:
+        decisions.append(_complete_now(
+            policy, postcopy, taken, 'requested by operator',
+            ORIGIN_OPERATOR))
+    elif not in_postcopy:
+        decisions.extend(_timeouts_or_switch(
+            now, elapsed, info, policy, progress, taken))
+    if any(d.action in (Action.ABORT, Action.SWITCH_TO_POSTCOPY)
+           for d in decisions):
+        return decisions + _stats(now, policy, taken, postcopy, force=True)
+    if postcopy.confirmed:
+        decisions.extend(_postcopy_stream(now, policy, postcopy))
+    elif not in_postcopy and info is not None:
+        step = downtime_step_due(policy.ladder, taken.downtime_step, elapsed)
+        if step is not None:
+            decisions.append(Decision(
+                Action.STEP_DOWNTIME, 'allowed downtime %d ms after %d s' % (
+                    policy.ladder[step][1], elapsed), step=step))
+    return decisions + _stats(now, policy, taken, postcopy, info)
 
 
-def abort(guest, state, now, reason, by_operator=False):
-    """Cancel the migration unless it is in post-copy (then it must end)."""
-    if state.postcopy_active:
-        LOG.warning('Abort refused: the migration is in post-copy and the '
-                    'guest already runs on the destination')
-        return None
-    guest.abort_job()
-    state.abort_requested = True
-    state.cancelled_by_operator = state.cancelled_by_operator or by_operator
-    state.record(now, 'abort', reason)
-    return 'abort'
+def _abort_by_request(origin, postcopy, taken):
+    if postcopy.confirmed:
+        return Decision(Action.REFUSE, 'abort refused: the migration is in '
+                        'post-copy and the guest already runs on the '
+                        'destination; it can only finish', origin)
+    if taken.abort_sent:
+        return Decision(Action.REFUSE, 'abort already requested', origin)
+    why = ('the server is being deleted' if origin == ORIGIN_DELETE
+           else 'requested by operator')
+    return Decision(Action.ABORT, why, origin)
 
 
-def _operator_abort(guest, state, now, reason):
-    return abort(guest, state, now, reason, by_operator=True)
+def _complete_now(policy, postcopy, taken, reason, origin, timeout=None):
+    """Force completion: post-copy where allowed, else pause the guest.
 
-
-_TASK_ACTIONS = {TASK_FORCE_COMPLETE: force_complete,
-                 TASK_ABORT: _operator_abort}
-
-
-def run_tasks(tasks, guest, state, now):
-    """Run the operator tasks queued for this migration, oldest first.
-
-    ``tasks`` is a deque shared with the API side; unknown names are
-    logged and dropped. A libvirt error in one task does not stop the
-    others or the monitor.
+    The operator's force-complete uses post-copy whenever the migration
+    permits it; a timeout does unless post-copy is kept for operators.
     """
-    done = []
-    while tasks:
-        name = tasks.popleft()
-        action = _TASK_ACTIONS.get(name)
-        if action is None:
-            LOG.warning('Unknown live migration task %r ignored', name)
-            continue
-        try:
-            result = action(guest, state, now, 'requested by operator')
-        except Exception as exc:
-            LOG.warning('Live migration task %s failed: %s', name, exc)
-            continue
-        done.append((name, result))
-    return done
+    if postcopy.requested or postcopy.confirmed:
+        return Decision(Action.REFUSE, 'force complete ignored: post-copy '
+                        'already %s' % ('running' if postcopy.confirmed
+                                        else 'requested'), origin,
+                        timeout=timeout)
+    use_postcopy = policy.postcopy_enabled and (
+        origin == ORIGIN_OPERATOR or
+        policy.postcopy_start != POSTCOPY_START_OPERATOR)
+    if use_postcopy:
+        return Decision(Action.SWITCH_TO_POSTCOPY, reason, origin,
+                        timeout=timeout)
+    if taken.paused_by_monitor:
+        return Decision(Action.REFUSE, 'force complete ignored: the guest '
+                        'is already paused', origin, timeout=timeout)
+    return Decision(Action.PAUSE, reason, origin, timeout=timeout)
 
 
-def run_recover_tasks(guest, state):
-    """Undo what tasks did, for a migration that failed or was cancelled.
+def _timeouts_or_switch(now, elapsed, info, policy, progress, taken):
+    if taken.timeout_action is None:
+        due = timeout_action_due(
+            elapsed, policy.completion_timeout,
+            progress.stalled_for(now) if progress else 0.0,
+            policy.progress_timeout, False)
+        if due is not None:
+            reason = '%s timeout reached' % due
+            if policy.timeout_action == TIMEOUT_ACTION_FORCE_COMPLETE:
+                decision = _complete_now(policy, PostcopyState(), taken,
+                                         reason, ORIGIN_TIMEOUT, due)
+                if decision.action != Action.REFUSE:
+                    return [decision]
+            else:
+                return [Decision(Action.ABORT, reason, ORIGIN_TIMEOUT,
+                                 timeout=due)]
+    if (policy.postcopy_enabled and progress is not None and
+            policy.postcopy_start == POSTCOPY_START_AUTOMATIC):
+        reason = should_switch_to_postcopy(info, progress)
+        if reason is not None:
+            return [Decision(Action.SWITCH_TO_POSTCOPY, reason)]
+    return []
+
+
+def _postcopy_stream(now, policy, postcopy):
+    """Pause a post-copy stream that stopped moving, so it can resume.
+
+    Waiting for libvirt's keepalive (about 30 s with its defaults) would
+    also work; pausing earlier starts recovery sooner. Pointless when the
+    hosts cannot resume it, or once it is broken already.
+    """
+    stalled = postcopy.stalled_for(now)
+    if (policy.postcopy_recoverable and not postcopy.broken and
+            policy.postcopy_stall_timeout > 0 and
+            stalled >= policy.postcopy_stall_timeout):
+        return [Decision(Action.PAUSE_POSTCOPY_STREAM,
+                         'no data moved for %.1f s' % stalled)]
+    return []
+
+
+def _stats(now, policy, taken, postcopy, info=None, force=False):
+    """Save stats at the interval, and at once when the status changes."""
+    if info is None and not force:
+        return []
+    if taken.status_saved != status_for(postcopy):
+        return [Decision(Action.SAVE_STATS, 'status changed')]
+    if (force or taken.stats_saved_at is None or
+            now - taken.stats_saved_at >= policy.stats_interval - TIME_EPS):
+        return [Decision(Action.SAVE_STATS, 'stats interval')]
+    return []
+
+
+def recover_decisions(taken, guest_here_and_paused):
+    """Undo what the monitor did, for a migration that did not complete.
 
     The guest stays on the source, so a guest paused for force-complete
     must run again there.
     """
-    undone = []
-    for name in list(state.recover_tasks):
-        if name == RECOVER_UNPAUSE:
-            exists, active = guest.exists_active()
-            if exists and active and (guest.get_power_state() ==
-                                      libvirt_guest.PAUSED):
-                try:
-                    guest.resume()
-                    undone.append(name)
-                except Exception as exc:
-                    LOG.error('Could not resume the guest after a failed '
-                              'migration: %s', exc)
-                    continue
-        else:
-            LOG.warning('Unknown recovery task %r ignored', name)
-        state.recover_tasks.remove(name)
-    return undone
+    if taken.paused_by_monitor and guest_here_and_paused:
+        return [Decision(Action.UNPAUSE, 'the migration did not complete: '
+                         'the guest runs on here again')]
+    return []
+
+
+def status_for(postcopy):
+    """The Migration status that says where the migration is."""
+    if postcopy.confirmed and postcopy.broken:
+        return fields.MigrationStatus.POSTCOPY_PAUSED
+    if postcopy.confirmed:
+        return fields.MigrationStatus.POSTCOPY
+    return fields.MigrationStatus.RUNNING

@@ -9,17 +9,16 @@ from typing import List
 
 from nova import hostnames
 
-# Minimum versions (libvirt, QEMU) for the completion features.
-MIN_LIBVIRT_AUTO_CONVERGE = (1, 2, 3)
-MIN_QEMU_AUTO_CONVERGE = (1, 6, 0)
-MIN_LIBVIRT_POSTCOPY = (1, 3, 3)
-MIN_QEMU_POSTCOPY = (2, 5, 0)
+# The oldest libvirt and QEMU the driver runs on (upstream Nova's minimum
+# today); init_host refuses older ones. Auto-converge, post-copy, parallel
+# connections and the post-copy bandwidth parameter are all older than
+# that, so they need no gate of their own.
+MIN_LIBVIRT_VERSION = (8, 0, 0)
+MIN_QEMU_VERSION = (6, 2, 0)
 # Resuming a broken post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME,
 # migrate-pause through abortJobFlags).
 MIN_LIBVIRT_POSTCOPY_RESUME = (8, 5, 0)
 MIN_QEMU_POSTCOPY_RESUME = (3, 0, 0)
-MIN_LIBVIRT_PARALLEL = (5, 2, 0)
-MIN_QEMU_PARALLEL = (4, 0, 0)
 # QEMU refuses the multifd and postcopy-ram capabilities together before.
 MIN_QEMU_PARALLEL_WITH_POSTCOPY = (10, 1, 0)
 
@@ -35,9 +34,7 @@ class MigrationPlan(object):
 
 
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
-                          permit_auto_converge, postcopy_supported,
-                          auto_converge_supported, parallel_connections=1,
-                          parallel_supported=False,
+                          permit_auto_converge, parallel_connections=1,
                           parallel_with_postcopy_supported=False):
     """Flags for migrateToURI3 and why the optional ones are (not) there.
 
@@ -60,10 +57,6 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         if tunnelled:
             notes.append('post-copy not used: live_migration_tunnelled is '
                          'set and libvirt cannot tunnel post-copy')
-        elif not postcopy_supported:
-            notes.append('post-copy not used: it needs libvirt >= %s and '
-                         'QEMU >= %s' % (_v(MIN_LIBVIRT_POSTCOPY),
-                                         _v(MIN_QEMU_POSTCOPY)))
         else:
             postcopy = True
             flags |= lv.VIR_MIGRATE_POSTCOPY
@@ -73,23 +66,19 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         if postcopy:
             notes.append('auto-converge not requested: post-copy is '
                          'permitted and available, and wins')
-        elif not auto_converge_supported:
-            notes.append('auto-converge not used: it needs libvirt >= %s '
-                         'and QEMU >= %s' % (_v(MIN_LIBVIRT_AUTO_CONVERGE),
-                                             _v(MIN_QEMU_AUTO_CONVERGE)))
         else:
             auto_converge = True
             flags |= lv.VIR_MIGRATE_AUTO_CONVERGE
 
     connections = _parallel_connections(
-        parallel_connections, tunnelled, postcopy, parallel_supported,
+        parallel_connections, tunnelled, postcopy,
         parallel_with_postcopy_supported, notes)
     if connections > 1:
         flags |= lv.VIR_MIGRATE_PARALLEL
     return MigrationPlan(flags, postcopy, auto_converge, notes, connections)
 
 
-def _parallel_connections(wanted, tunnelled, postcopy, supported,
+def _parallel_connections(wanted, tunnelled, postcopy,
                           with_postcopy_supported, notes):
     """How many connections the migration uses (1: no multifd)."""
     if wanted <= 1:
@@ -98,9 +87,6 @@ def _parallel_connections(wanted, tunnelled, postcopy, supported,
     if tunnelled:
         why = ('live_migration_tunnelled is set and libvirt cannot tunnel '
                'parallel connections')
-    elif not supported:
-        why = 'it needs libvirt >= %s and QEMU >= %s' % (
-            _v(MIN_LIBVIRT_PARALLEL), _v(MIN_QEMU_PARALLEL))
     elif postcopy and not with_postcopy_supported:
         why = ('post-copy is permitted and wins: QEMU < %s cannot combine '
                'it with parallel connections'
@@ -155,9 +141,25 @@ def destination_uri(dest_host, scheme=None, uri_template=None,
     return 'qemu+%s://%s/system' % (scheme or 'tcp', host)
 
 
+def version_problem(libvirt_version, qemu_version):
+    """Why this host's libvirt/QEMU are too old for the driver, or None."""
+    if tuple(libvirt_version) < MIN_LIBVIRT_VERSION:
+        return 'libvirt %s is older than the minimum %s' % (
+            _v(libvirt_version), _v(MIN_LIBVIRT_VERSION))
+    if tuple(qemu_version) < MIN_QEMU_VERSION:
+        return 'QEMU %s is older than the minimum %s' % (
+            _v(qemu_version), _v(MIN_QEMU_VERSION))
+    return None
+
+
 def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib,
-                   parallel_connections=1):
-    """The typed parameters of migrateToURI3."""
+                   parallel_connections=1, postcopy=False):
+    """The typed parameters of migrateToURI3.
+
+    ``live_migration_bandwidth`` also caps the post-copy phase when the
+    migration may switch to it: QEMU's post-copy bandwidth is unlimited
+    unless set (``bandwidth.postcopy``, libvirt >= 5.1).
+    """
     params = {}
     if target_connect_addr:
         target_connect_addr = hostnames.uri_host(target_connect_addr)
@@ -168,4 +170,7 @@ def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib,
         params[lv.VIR_MIGRATE_PARAM_URI] = 'tcp://%s' % target_connect_addr
     if bandwidth_mib:
         params[lv.VIR_MIGRATE_PARAM_BANDWIDTH] = int(bandwidth_mib)
+        if postcopy:
+            params[lv.VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY] = int(
+                bandwidth_mib)
     return params

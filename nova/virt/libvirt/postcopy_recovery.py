@@ -10,27 +10,25 @@ returns an error; QEMU keeps the stalled stream until told to pause it
 and only a paused migration can be resumed, with ``migrateToURI3`` and
 ``VIR_MIGRATE_POSTCOPY_RESUME``, once the hosts can reach each other again.
 
-Pure functions over plain values; the driver does the libvirt calls.
+Pure functions over plain values; the monitor (``monitor.py``) does the
+libvirt calls. Pausing a stalled stream is one of ``migration.decide``'s
+actions; this module holds the schedule of resume attempts and what to
+tell an operator when they all fail.
 """
 
-import dataclasses
 import itertools
-from typing import Optional
 
 from nova.virt.libvirt import migration
 
-STATUS_POSTCOPY_PAUSED = 'running (post-copy paused)'
-
 # Waits between resume attempts: 1 s, doubling, capped (seconds).
 FIRST_RESUME_DELAY = 1.0
-# Bytes the stream must move between two polls to count as moving.
-MOVING_BYTES = 1024 * 1024
 
-ACTION_PAUSE = 'postcopy-pause'
+# Names in the monitor's action log.
+ACTION_PAUSE = migration.Action.PAUSE_POSTCOPY_STREAM.value
 ACTION_BROKEN = 'postcopy-broken'
-ACTION_RESUME = 'postcopy-resume'
+ACTION_RESUME = migration.Action.RESUME_POSTCOPY.value
 ACTION_RESUMED = 'postcopy-resumed'
-ACTION_GAVE_UP = 'postcopy-recovery-failed'
+ACTION_GAVE_UP = migration.Action.GIVE_UP.value
 
 
 def resume_delays(max_delay, first=FIRST_RESUME_DELAY):
@@ -54,50 +52,6 @@ def attempt_schedule(timeout, max_delay, first=FIRST_RESUME_DELAY):
             break
         times.append(at)
     return times
-
-
-@dataclasses.dataclass
-class StallWatch(object):
-    """When did the post-copy stream last move data?
-
-    jobStats keeps reporting a running job while the network is cut, with
-    counters that no longer grow: "no bytes for N seconds" is the signal.
-    """
-
-    last_processed: int = -1
-    moved_at: Optional[float] = None
-
-    def observe(self, now, processed):
-        # A stalled stream can still drain a few KiB of socket buffer:
-        # only a real step counts as moving.
-        if (self.moved_at is None or
-                processed - self.last_processed >= MOVING_BYTES):
-            self.last_processed = processed
-            self.moved_at = now
-
-    def stalled_for(self, now):
-        return 0.0 if self.moved_at is None else now - self.moved_at
-
-
-def should_pause_stream(stalled_for, stall_timeout, recoverable,
-                        already_broken):
-    """Pause a stalled post-copy stream so that it can be resumed.
-
-    Waiting for libvirt's keepalive (about 30 s with its defaults) would
-    also work; pausing earlier starts recovery sooner. Pointless when the
-    hosts cannot resume it, or once it is broken already.
-    """
-    return (recoverable and not already_broken and stall_timeout > 0 and
-            stalled_for >= stall_timeout)
-
-
-def status_for(postcopy_active, broken):
-    """The Migration status that says where a post-copy migration is."""
-    if broken:
-        return STATUS_POSTCOPY_PAUSED
-    if postcopy_active:
-        return migration.STATUS_POSTCOPY
-    return migration.STATUS_RUNNING
 
 
 def manual_resume_hint(source_uri, domain_name, dest_uri, migrate_uri):

@@ -69,12 +69,17 @@ class OptionsTestCase(testtools.TestCase):
         helps = {opt.dest: opt.help for _g, group_opts in opts.list_opts()
                  for opt in group_opts}
         post = helps['live_migration_permit_post_copy']
-        for fact in ('1.3.3', '2.5.0', 'tunnelled', 'auto-converge',
-                     'network', 'lost'):
+        for fact in ('libvirt 8.0', 'QEMU 6.2', 'tunnelled', 'auto-converge',
+                     'network', 'lost', 'live_migration_post_copy_start',
+                     'bandwidth.postcopy'):
             self.assertIn(fact, post)
         auto = helps['live_migration_permit_auto_converge']
-        for fact in ('1.2.3', '1.6.0', '20%', '99%', 'post-copy'):
+        for fact in ('libvirt 8.0', 'QEMU 6.2', '20%', '99%', 'post-copy'):
             self.assertIn(fact, auto)
+        start = helps['live_migration_post_copy_start']
+        for fact in ('timeout_action = abort', 'force_complete',
+                     'never aborted'):
+            self.assertIn(fact, start)
         self.assertIn('per GiB', helps['live_migration_completion_timeout'])
         self.assertIn('MiB/s', helps['live_migration_bandwidth'])
         self.assertIn('milliseconds', helps['live_migration_downtime'])

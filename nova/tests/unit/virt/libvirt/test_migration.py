@@ -1,10 +1,7 @@
 """The monitor's decisions, one function at a time, on plain values."""
 
-import collections
-
 import testtools
 
-from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
 
@@ -17,46 +14,6 @@ def info(**kw):
     return libvirt_guest.JobInfo(**kw)
 
 
-class RecordingGuest(object):
-    """Records what the acting functions asked of the guest."""
-
-    def __init__(self, exists=True, active=True, power_state=None,
-                 fail=None):
-        self.calls = []
-        self.exists = exists
-        self.active = active
-        self.power_state = power_state or libvirt_guest.RUNNING
-        self.fail = fail or {}
-
-    def _call(self, name, *args):
-        self.calls.append((name,) + args)
-        if name in self.fail:
-            raise self.fail[name]
-
-    def migrate_start_postcopy(self):
-        self._call('postcopy')
-
-    def pause(self):
-        self._call('pause')
-        self.power_state = libvirt_guest.PAUSED
-
-    def resume(self):
-        self._call('resume')
-        self.power_state = libvirt_guest.RUNNING
-
-    def abort_job(self):
-        self._call('abort')
-
-    def migrate_configure_max_downtime(self, ms):
-        self._call('downtime', ms)
-
-    def exists_active(self):
-        return self.exists, self.active
-
-    def get_power_state(self):
-        return self.power_state
-
-
 class GuestDataTestCase(testtools.TestCase):
 
     def test_small_guest_counts_as_two_gib(self):
@@ -67,6 +24,11 @@ class GuestDataTestCase(testtools.TestCase):
 
     def test_negative_disk_ignored(self):
         self.assertEqual(4.0, migration.guest_data_gb(4096, -5))
+
+    def test_unknown_memory_counts_as_the_minimum(self):
+        # A flavor without memory_mb must not break the monitor.
+        self.assertEqual(2.0, migration.guest_data_gb(None))
+        self.assertEqual(2.5, migration.guest_data_gb(None, GiB // 2))
 
 
 class FinishedJobTypeTestCase(testtools.TestCase):
@@ -96,16 +58,34 @@ class FinishedJobTypeTestCase(testtools.TestCase):
                          migration.finished_job_type(False, False,
                                                      Exception('x'), False))
 
-    def test_find_job_type_asks_the_guest(self):
-        guest = RecordingGuest(exists=False, active=False)
+    def test_unknown_domain_state_trusts_the_migration_call(self):
+        # libvirt failed with something other than "no domain" when asked.
         self.assertEqual(libvirt_guest.JOB_COMPLETED,
-                         migration.find_job_type(guest, None, False))
-        guest = RecordingGuest(exists=True, active=True)
+                         migration.finished_job_type(None, None, None, False))
         self.assertEqual(libvirt_guest.JOB_FAILED,
-                         migration.find_job_type(guest, None, False))
+                         migration.finished_job_type(None, None,
+                                                     Exception('x'), False))
+        self.assertEqual(libvirt_guest.JOB_CANCELLED,
+                         migration.finished_job_type(None, None,
+                                                     Exception('x'), True))
 
 
 class ProgressTrackerTestCase(testtools.TestCase):
+
+    def test_setup_phase_samples_are_no_baseline(self):
+        # Real libvirt reports zeros while QEMU sets the migration up. The
+        # first pass of an idle guest then copies at full speed: every
+        # sample is progress, so the progress timeout never fires.
+        t = migration.ProgressTracker(started_at=0)
+        for now in (0.0, 0.5, 1.0):
+            t.observe(now, 0, 0, 0, 0, processed=0)
+        self.assertIsNone(t.last_progress_at)
+        self.assertEqual(0, t.iteration)
+        for k in range(1, 20):
+            t.observe(1.0 + k, 1, (2000 - 100 * k) * MiB, 0, 100 * MiB,
+                      processed=100 * k * MiB)
+            self.assertEqual(1.0 + k, t.last_progress_at)
+        self.assertEqual(0.0, t.stalled_for(20.0))
 
     def test_first_pass_new_lows_are_progress(self):
         t = migration.ProgressTracker(started_at=0)
@@ -235,88 +215,105 @@ class TimeoutTestCase(testtools.TestCase):
 
 class PostcopySwitchTestCase(testtools.TestCase):
 
-    def _tracker(self, *passes):
+    def _tracker(self, *passes, bps=100 * MiB, dirty=0, dt=1.0):
+        """One sample every ``dt`` s, each in a new pass, data moving."""
         t = migration.ProgressTracker(started_at=0)
         for i, remaining in enumerate(passes, start=1):
-            t.observe(i, i, remaining)
+            t.observe(i * dt, i, remaining, dirty, bps,
+                      processed=i * 50 * MiB)
         return t
 
-    def test_not_enabled(self):
-        t = self._tracker(1000, 1000, 1000)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            info(), t, False, False))
-
-    def test_already_in_postcopy(self):
-        t = self._tracker(1000, 1000, 1000)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            info(), t, True, True))
+    def _switch(self, tracker, **kw):
+        kw.setdefault('memory_bps', 100 * MiB)
+        return migration.should_switch_to_postcopy(info(**kw), tracker)
 
     def test_not_during_first_pass(self):
-        t = self._tracker(1000)
-        i = info(memory_dirty_rate=10 ** 6, memory_page_size=4096,
-                 memory_bps=1)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            i, t, True, False))
+        t = self._tracker(1000 * MiB, dirty=200 * MiB)
+        self.assertIsNone(self._switch(t, memory_dirty_rate=10 ** 6,
+                                       memory_page_size=4096))
 
-    def test_stalled_pass(self):
+    def test_two_stalled_passes_switch(self):
+        t = self._tracker(1000 * MiB, 950 * MiB, 940 * MiB)
+        self.assertEqual('2 memory passes in a row shrank less than 10% '
+                         '(pass 3 set out to send 940 MiB, pass 2 950 MiB)',
+                         self._switch(t))
+
+    def test_one_stalled_pass_is_not_enough(self):
+        # A single noisy pass: the next one shrinks again.
         t = self._tracker(1000 * MiB, 950 * MiB)
-        reason = migration.should_switch_to_postcopy(info(), t, True, False)
-        self.assertEqual('memory pass 2 set out to send 950 MiB, pass 1 '
-                         '1000 MiB: not 10% less', reason)
+        self.assertIsNone(self._switch(t))
+        t = self._tracker(1000 * MiB, 950 * MiB, 500 * MiB)
+        self.assertIsNone(self._switch(t))
 
-    def test_tiny_tail_pass_does_not_switch(self):
-        # 6 MiB after 4 MiB at 16 MiB/s: under a second, a converging tail.
-        t = self._tracker(256 * MiB, 4 * MiB, 6 * MiB)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            info(memory_bps=16 * MiB), t, True, False))
+    def test_tiny_tail_passes_do_not_switch(self):
+        # 4, 6, 7 MiB at 16 MiB/s: under a second each, a converging tail.
+        t = self._tracker(256 * MiB, 4 * MiB, 6 * MiB, 7 * MiB,
+                          bps=16 * MiB, dt=0.25)
+        self.assertIsNone(self._switch(t, memory_bps=16 * MiB))
         # The same sizes over a slower link take longer than a second.
-        self.assertIsNotNone(migration.should_switch_to_postcopy(
-            info(memory_bps=4 * MiB), t, True, False))
+        t = self._tracker(256 * MiB, 4 * MiB, 6 * MiB, 7 * MiB, bps=4 * MiB,
+                          dt=0.25)
+        self.assertIsNotNone(self._switch(t, memory_bps=4 * MiB))
 
-    def test_growing_pass(self):
-        t = self._tracker(1000, 400, 600)
-        self.assertIsNotNone(migration.should_switch_to_postcopy(
-            info(), t, True, False))
+    def test_growing_passes(self):
+        t = self._tracker(1000 * MiB, 400 * MiB, 600 * MiB, 700 * MiB)
+        self.assertIsNotNone(self._switch(t))
 
-    def test_shrinking_pass_keeps_precopy(self):
-        t = self._tracker(1000, 500)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            info(memory_bps=100 * MiB), t, True, False))
+    def test_shrinking_passes_keep_precopy(self):
+        t = self._tracker(1000 * MiB, 500 * MiB, 250 * MiB)
+        self.assertIsNone(self._switch(t))
 
-    def test_dirty_rate_at_transfer_rate(self):
-        t = self._tracker(1000, 500)
-        i = info(memory_dirty_rate=100 * MiB // 4096, memory_page_size=4096,
-                 memory_bps=100 * MiB)
-        reason = migration.should_switch_to_postcopy(i, t, True, False)
+    def test_dirty_rate_at_transfer_rate_twice(self):
+        t = self._tracker(1000 * MiB, 500 * MiB, 400 * MiB,
+                          dirty=100 * MiB)
+        reason = self._switch(t, memory_dirty_rate=100 * MiB // 4096,
+                              memory_page_size=4096)
         self.assertEqual('guest dirties 100 MiB/s, migration sends 100 MiB/s',
                          reason)
 
-    def test_dirty_rate_without_page_size_assumes_4k(self):
-        t = self._tracker(1000, 500)
-        i = info(memory_dirty_rate=200 * MiB // 4096, memory_bps=100 * MiB)
-        self.assertIsNotNone(migration.should_switch_to_postcopy(
-            i, t, True, False))
+    def test_dirty_rate_at_transfer_rate_once_is_noise(self):
+        t = migration.ProgressTracker(started_at=0)
+        t.observe(1.0, 1, 1000 * MiB, 0, 100 * MiB, processed=100 * MiB)
+        t.observe(2.0, 2, 500 * MiB, 20 * MiB, 100 * MiB,
+                  processed=200 * MiB)
+        t.observe(3.0, 3, 300 * MiB, 95 * MiB, 100 * MiB,
+                  processed=300 * MiB)
+        self.assertEqual(1, t.hot_polls)
+        self.assertIsNone(self._switch(t, memory_dirty_rate=95 * MiB // 4096))
 
     def test_dirty_rate_just_below_ninety_percent_keeps_precopy(self):
-        t = self._tracker(1000, 500)
-        i = info(memory_dirty_rate=89 * MiB // 4096, memory_page_size=4096,
-                 memory_bps=100 * MiB)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            i, t, True, False))
-        i.memory_dirty_rate = 90 * MiB // 4096
-        self.assertIsNotNone(migration.should_switch_to_postcopy(
-            i, t, True, False))
+        t = self._tracker(1000 * MiB, 500 * MiB, 400 * MiB, dirty=89 * MiB)
+        self.assertIsNone(self._switch(t))
+        t = self._tracker(1000 * MiB, 500 * MiB, 400 * MiB, dirty=90 * MiB)
+        self.assertIsNotNone(self._switch(t))
 
     def test_zero_bps_is_no_signal(self):
-        t = self._tracker(1000, 500)
-        i = info(memory_dirty_rate=1000, memory_bps=0)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            i, t, True, False))
+        t = self._tracker(1000 * MiB, 1000 * MiB, 1000 * MiB, bps=0)
+        self.assertIsNone(self._switch(t, memory_bps=0))
 
     def test_finished_job(self):
-        t = self._tracker(1000, 1000)
-        self.assertIsNone(migration.should_switch_to_postcopy(
-            info(type=libvirt_guest.JOB_NONE), t, True, False))
+        t = self._tracker(1000 * MiB, 1000 * MiB, 1000 * MiB)
+        self.assertIsNone(self._switch(t, type=libvirt_guest.JOB_NONE))
+
+    def test_never_while_no_data_moves(self):
+        # The evidence is there, but nothing moved in the last second: the
+        # link may be failing, and post-copy over it could lose the guest.
+        t = self._tracker(1000 * MiB, 950 * MiB, 940 * MiB)
+        t.observe(3.5, 3, 940 * MiB, 0, 100 * MiB, processed=150 * MiB)
+        t.observe(4.5, 3, 940 * MiB, 0, 100 * MiB, processed=150 * MiB)
+        self.assertTrue(t.link_looks_down(100 * MiB))
+        self.assertIsNone(self._switch(t))
+
+    def test_never_while_the_rate_collapsed(self):
+        t = self._tracker(1000 * MiB, 950 * MiB, 940 * MiB)
+        t.observe(3.5, 3, 900 * MiB, 0, 30 * MiB, processed=200 * MiB)
+        self.assertIsNone(self._switch(t, memory_bps=30 * MiB))
+        # Once the low rate is all the last LINK_PEAK_WINDOW saw, it is
+        # the link's rate, not a dip.
+        for k in range(1, 33):
+            t.observe(3.5 + k, 3 + k, (900 - k) * MiB, 0, 30 * MiB,
+                      processed=(200 + 30 * k) * MiB)
+        self.assertIsNotNone(self._switch(t, memory_bps=30 * MiB))
 
 
 class DowntimeTestCase(testtools.TestCase):
@@ -347,28 +344,16 @@ class DowntimeTestCase(testtools.TestCase):
         self.assertEqual(2, migration.downtime_step_due(ladder, 0, 25))
         self.assertIsNone(migration.downtime_step_due(ladder, 2, 1000))
 
-    def test_update_applies_highest_due_rung(self):
-        guest = RecordingGuest()
-        ladder = [(0, 10), (10, 20), (20, 30)]
-        self.assertEqual(2, migration.update_downtime(guest, ladder, -1, 21))
-        self.assertEqual([('downtime', 30)], guest.calls)
-
-    def test_update_not_due_does_nothing(self):
-        guest = RecordingGuest()
-        self.assertEqual(0, migration.update_downtime(
-            guest, [(0, 10), (10, 20)], 0, 5))
-        self.assertEqual([], guest.calls)
-
-    def test_update_error_retries_later(self):
-        guest = RecordingGuest(fail={'downtime': RuntimeError('boom')})
-        self.assertEqual(-1, migration.update_downtime(
-            guest, [(0, 10)], -1, 0))
-
 
 class StatsTestCase(testtools.TestCase):
 
     def test_progress_zero_total(self):
         self.assertEqual(0, migration.progress_percent(info()))
+
+    def test_completed_is_one_hundred_percent(self):
+        # A 0 MiB guest, or one that ended before libvirt gave totals.
+        self.assertEqual(100, migration.progress_percent(
+            info(type=libvirt_guest.JOB_COMPLETED)))
 
     def test_progress(self):
         self.assertEqual(75, migration.progress_percent(
@@ -381,14 +366,11 @@ class StatsTestCase(testtools.TestCase):
             info(data_total=400, data_remaining=900)))
 
     def test_progress_summary(self):
-        state = migration.MonitorState(data_gb=2.0, postcopy_enabled=True,
-                                       started_at=10.0, downtime_step=3)
-        state.postcopy_active = True
         text = migration.progress_summary(info(
             memory_iteration=4, data_remaining=300 * MiB,
             data_total=1024 * MiB, memory_bps=100 * MiB,
             memory_dirty_rate=150 * MiB // 4096, memory_page_size=4096,
-            auto_converge_throttle=0), state, 42.0)
+            auto_converge_throttle=0), 32.0, 'post-copy', 3)
         self.assertEqual('migration post-copy for 32 s, pass 4, 300 MiB of '
                          '1024 MiB remaining, sending 100 MiB/s, guest '
                          'dirtying 150 MiB/s, throttle 0%, allowed downtime '
@@ -412,132 +394,3 @@ class StatsTestCase(testtools.TestCase):
             self.assertEqual(256 * MiB, done.memory_processed)
             self.assertEqual(0, done.memory_remaining)
             self.assertEqual(100, migration.progress_percent(done))
-
-    def test_save_stats(self):
-        class Rec(object):
-            saved = 0
-
-            def save(self):
-                self.saved += 1
-
-        inst, mig = Rec(), Rec()
-        migration.save_stats(inst, mig, info(
-            memory_total=100, memory_processed=60, memory_remaining=40,
-            disk_total=10, disk_processed=10, disk_remaining=-1,
-            data_total=110, data_remaining=40))
-        self.assertEqual((100, 60, 40, 10, 10, 0),
-                         tuple(getattr(mig, f)
-                               for f in migration.STAT_FIELDS))
-        self.assertEqual(64, inst.progress)
-        self.assertEqual((1, 1), (inst.saved, mig.saved))
-
-
-class TasksTestCase(testtools.TestCase):
-
-    def _state(self, postcopy=False):
-        return migration.MonitorState(data_gb=2.0, postcopy_enabled=postcopy,
-                                      started_at=0.0)
-
-    def test_force_complete_with_postcopy_switches(self):
-        guest, state = RecordingGuest(), self._state(postcopy=True)
-        tasks = collections.deque([migration.TASK_FORCE_COMPLETE])
-        done = migration.run_tasks(tasks, guest, state, 3.0)
-        self.assertEqual([('force-complete', 'postcopy')], done)
-        self.assertEqual([('postcopy',)], guest.calls)
-        self.assertTrue(state.postcopy_active)
-        self.assertEqual([], state.recover_tasks)
-        self.assertEqual((3.0, 'postcopy', 'requested by operator'),
-                         state.actions[0])
-
-    def test_force_complete_without_postcopy_pauses(self):
-        guest, state = RecordingGuest(), self._state()
-        migration.run_tasks(
-            collections.deque([migration.TASK_FORCE_COMPLETE] * 2),
-            guest, state, 1.0)
-        self.assertEqual([('pause',)], guest.calls)
-        self.assertEqual([migration.RECOVER_UNPAUSE], state.recover_tasks)
-
-    def test_force_complete_in_postcopy_is_a_no_op(self):
-        guest, state = RecordingGuest(), self._state(postcopy=True)
-        state.postcopy_active = True
-        self.assertIsNone(migration.force_complete(guest, state, 0, 'x'))
-        self.assertEqual([], guest.calls)
-
-    def test_abort(self):
-        guest, state = RecordingGuest(), self._state()
-        migration.run_tasks(collections.deque([migration.TASK_ABORT]),
-                            guest, state, 0)
-        self.assertEqual([('abort',)], guest.calls)
-        self.assertTrue(state.cancelled_by_operator)
-
-    def test_timeout_abort_is_not_an_operator_cancel(self):
-        guest, state = RecordingGuest(), self._state()
-        migration.abort(guest, state, 0, 'completion timeout reached')
-        self.assertTrue(state.abort_requested)
-        self.assertFalse(state.cancelled_by_operator)
-
-    def test_abort_refused_in_postcopy(self):
-        guest, state = RecordingGuest(), self._state(postcopy=True)
-        state.postcopy_active = True
-        migration.run_tasks(collections.deque([migration.TASK_ABORT]),
-                            guest, state, 0)
-        self.assertEqual([], guest.calls)
-        self.assertFalse(state.abort_requested)
-
-    def test_unknown_task_dropped_others_run(self):
-        guest, state = RecordingGuest(), self._state()
-        tasks = collections.deque(['reboot', migration.TASK_ABORT])
-        done = migration.run_tasks(tasks, guest, state, 0)
-        self.assertEqual([('abort', 'abort')], done)
-        self.assertEqual(0, len(tasks))
-
-    def test_task_error_does_not_stop_the_rest(self):
-        error = fakelibvirt.libvirtError('no job')
-        guest = RecordingGuest(fail={'pause': error})
-        state = self._state()
-        done = migration.run_tasks(
-            collections.deque([migration.TASK_FORCE_COMPLETE,
-                               migration.TASK_ABORT]), guest, state, 0)
-        self.assertEqual([('abort', 'abort')], done)
-        self.assertEqual([], state.recover_tasks)
-
-
-class RecoverTestCase(testtools.TestCase):
-
-    def _paused_state(self):
-        state = migration.MonitorState(data_gb=2.0, postcopy_enabled=False)
-        state.recover_tasks.append(migration.RECOVER_UNPAUSE)
-        return state
-
-    def test_unpause_resumes_paused_guest(self):
-        guest = RecordingGuest(power_state=libvirt_guest.PAUSED)
-        state = self._paused_state()
-        self.assertEqual(['unpause'],
-                         migration.run_recover_tasks(guest, state))
-        self.assertEqual([('resume',)], guest.calls)
-        self.assertEqual([], state.recover_tasks)
-
-    def test_unpause_leaves_running_guest(self):
-        guest = RecordingGuest(power_state=libvirt_guest.RUNNING)
-        self.assertEqual([], migration.run_recover_tasks(
-            guest, self._paused_state()))
-        self.assertEqual([], guest.calls)
-
-    def test_unpause_guest_gone(self):
-        guest = RecordingGuest(exists=False, active=False)
-        self.assertEqual([], migration.run_recover_tasks(
-            guest, self._paused_state()))
-
-    def test_resume_failure_is_kept_for_retry(self):
-        guest = RecordingGuest(power_state=libvirt_guest.PAUSED,
-                               fail={'resume': RuntimeError('x')})
-        state = self._paused_state()
-        self.assertEqual([], migration.run_recover_tasks(guest, state))
-        self.assertEqual([migration.RECOVER_UNPAUSE], state.recover_tasks)
-
-    def test_unknown_recovery_task(self):
-        state = migration.MonitorState(data_gb=2.0, postcopy_enabled=False)
-        state.recover_tasks.append('reboot')
-        self.assertEqual([], migration.run_recover_tasks(RecordingGuest(),
-                                                         state))
-        self.assertEqual([], state.recover_tasks)

@@ -12,8 +12,7 @@ BASE = (C.VIR_MIGRATE_LIVE | C.VIR_MIGRATE_PEER2PEER |
 
 def plan(**kw):
     args = dict(tunnelled=False, block_migration=False, permit_postcopy=False,
-                permit_auto_converge=False, postcopy_supported=True,
-                auto_converge_supported=True)
+                permit_auto_converge=False)
     args.update(kw)
     return migration_flags.build_migration_flags(C, **args)
 
@@ -47,70 +46,49 @@ class FlagsTestCase(testtools.TestCase):
         self.assertEqual(['auto-converge not requested: post-copy is '
                           'permitted and available, and wins'], p.notes)
 
-    def test_both_postcopy_unsupported_falls_back(self):
-        p = plan(permit_postcopy=True, permit_auto_converge=True,
-                 postcopy_supported=False)
-        self.assertEqual(BASE | C.VIR_MIGRATE_AUTO_CONVERGE, p.flags)
-        self.assertIn('post-copy not used: it needs libvirt >= 1.3.3 and '
-                      'QEMU >= 2.5.0', p.notes)
-
     def test_tunnelled_postcopy(self):
         p = plan(permit_postcopy=True, tunnelled=True)
         self.assertFalse(p.flags & C.VIR_MIGRATE_POSTCOPY)
         self.assertIn('tunnelled', p.notes[0])
 
-    def test_auto_converge_unsupported(self):
-        p = plan(permit_auto_converge=True, auto_converge_supported=False)
-        self.assertEqual(BASE, p.flags)
-        self.assertIn('libvirt >= 1.2.3 and QEMU >= 1.6.0', p.notes[0])
+    def test_tunnelled_auto_converge_when_postcopy_cannot(self):
+        p = plan(permit_postcopy=True, permit_auto_converge=True,
+                 tunnelled=True)
+        self.assertEqual(BASE | C.VIR_MIGRATE_TUNNELLED |
+                         C.VIR_MIGRATE_AUTO_CONVERGE, p.flags)
 
 
 class ParallelConnectionsTestCase(testtools.TestCase):
 
     def test_one_connection_is_the_classic_stream(self):
-        p = plan(parallel_connections=1, parallel_supported=True)
+        p = plan(parallel_connections=1)
         self.assertEqual(BASE, p.flags)
         self.assertEqual(1, p.parallel_connections)
         self.assertEqual([], p.notes)
 
     def test_parallel(self):
-        p = plan(parallel_connections=4, parallel_supported=True)
+        p = plan(parallel_connections=4)
         self.assertEqual(BASE | C.VIR_MIGRATE_PARALLEL, p.flags)
         self.assertEqual(4, p.parallel_connections)
 
-    def test_unsupported_host(self):
-        p = plan(parallel_connections=4, parallel_supported=False)
-        self.assertEqual(BASE, p.flags)
-        self.assertEqual(1, p.parallel_connections)
-        self.assertEqual(['4 parallel connections not used: it needs '
-                          'libvirt >= 5.2.0 and QEMU >= 4.0.0'], p.notes)
-
     def test_tunnelled(self):
-        p = plan(parallel_connections=4, parallel_supported=True,
-                 tunnelled=True)
+        p = plan(parallel_connections=4, tunnelled=True)
         self.assertFalse(p.flags & C.VIR_MIGRATE_PARALLEL)
         self.assertIn('cannot tunnel parallel connections', p.notes[0])
 
     def test_postcopy_wins_on_older_qemu(self):
-        p = plan(parallel_connections=4, parallel_supported=True,
-                 permit_postcopy=True,
+        p = plan(parallel_connections=4, permit_postcopy=True,
                  parallel_with_postcopy_supported=False)
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, p.flags)
         self.assertEqual(1, p.parallel_connections)
         self.assertIn('QEMU < 10.1.0 cannot combine', p.notes[0])
 
     def test_postcopy_and_parallel_on_new_qemu(self):
-        p = plan(parallel_connections=4, parallel_supported=True,
-                 permit_postcopy=True, parallel_with_postcopy_supported=True)
+        p = plan(parallel_connections=4, permit_postcopy=True,
+                 parallel_with_postcopy_supported=True)
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY |
                          C.VIR_MIGRATE_PARALLEL, p.flags)
         self.assertEqual(4, p.parallel_connections)
-
-    def test_postcopy_unavailable_keeps_parallel(self):
-        p = plan(parallel_connections=2, parallel_supported=True,
-                 permit_postcopy=True, postcopy_supported=False)
-        self.assertEqual(BASE | C.VIR_MIGRATE_PARALLEL, p.flags)
-        self.assertEqual(2, p.parallel_connections)
 
     def test_params(self):
         self.assertEqual({'parallel.connections': 4},
@@ -161,3 +139,27 @@ class UriTestCase(testtools.TestCase):
                                                         False, 64))
         self.assertEqual({}, migration_flags.migrate_params(C, '10.0.0.2',
                                                             True, 0))
+
+    def test_bandwidth_also_caps_postcopy(self):
+        self.assertEqual({'bandwidth': 64, 'bandwidth.postcopy': 64},
+                         migration_flags.migrate_params(C, None, False, 64,
+                                                        postcopy=True))
+        self.assertEqual({}, migration_flags.migrate_params(C, None, False, 0,
+                                                            postcopy=True))
+
+
+class MinimumVersionTestCase(testtools.TestCase):
+
+    def test_minimum(self):
+        self.assertIsNone(migration_flags.version_problem((8, 0, 0),
+                                                          (6, 2, 0)))
+        self.assertIsNone(migration_flags.version_problem((11, 3, 0),
+                                                          (10, 0, 2)))
+
+    def test_too_old(self):
+        self.assertEqual('libvirt 7.10.0 is older than the minimum 8.0.0',
+                         migration_flags.version_problem((7, 10, 0),
+                                                         (6, 2, 0)))
+        self.assertEqual('QEMU 6.1.0 is older than the minimum 6.2.0',
+                         migration_flags.version_problem((9, 0, 0),
+                                                         (6, 1, 0)))

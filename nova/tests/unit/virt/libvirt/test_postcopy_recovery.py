@@ -15,6 +15,7 @@ from nova.simulator import libvirt as fakelibvirt
 from nova.simulator import migration_model
 from nova.tests.unit.virt.libvirt import scenario
 from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import migration
 from nova.virt.libvirt import postcopy_recovery as recovery
 
 C = fakelibvirt.C
@@ -46,28 +47,28 @@ class RulesTestCase(testtools.TestCase):
                          recovery.attempt_schedule(100, 30))
         self.assertEqual([], recovery.attempt_schedule(0.5, 30))
 
-    def test_stall_watch(self):
-        watch = recovery.StallWatch()
-        self.assertEqual(0, watch.stalled_for(5))
-        mib = recovery.MOVING_BYTES
-        watch.observe(1.0, 100)
-        watch.observe(4.0, 100 + 4096)      # a drained socket buffer
-        self.assertEqual(3.0, watch.stalled_for(4.0))
-        watch.observe(5.0, 100 + mib)
-        self.assertEqual(0.0, watch.stalled_for(5.0))
-
-    def test_should_pause_stream(self):
-        self.assertTrue(recovery.should_pause_stream(10, 10, True, False))
-        self.assertFalse(recovery.should_pause_stream(9.5, 10, True, False))
-        self.assertFalse(recovery.should_pause_stream(60, 0, True, False))
-        self.assertFalse(recovery.should_pause_stream(60, 10, False, False))
-        self.assertFalse(recovery.should_pause_stream(60, 10, True, True))
+    def test_stream_counts_as_moving_per_mib(self):
+        state = migration.PostcopyState()
+        self.assertEqual(0, state.stalled_for(5))
+        mib = migration.MOVING_BYTES
+        self.assertTrue(state.observe_stream(1.0, 100))
+        # A drained socket buffer is no movement.
+        self.assertFalse(state.observe_stream(4.0, 100 + 4096))
+        self.assertEqual(3.0, state.stalled_for(4.0))
+        self.assertTrue(state.observe_stream(5.0, 100 + mib))
+        self.assertEqual(0.0, state.stalled_for(5.0))
 
     def test_status_for(self):
-        self.assertEqual('running', recovery.status_for(False, False))
-        self.assertEqual('running (post-copy)',
-                         recovery.status_for(True, False))
-        self.assertEqual(PAUSED, recovery.status_for(True, True))
+        self.assertEqual('running', migration.status_for(
+            migration.PostcopyState()))
+        # Requested is not yet post-copy: libvirt has not confirmed it.
+        self.assertEqual('running', migration.status_for(
+            migration.PostcopyState(requested=True)))
+        self.assertEqual('running (post-copy)', migration.status_for(
+            migration.PostcopyState(requested=True, confirmed=True)))
+        self.assertEqual(PAUSED, migration.status_for(
+            migration.PostcopyState(requested=True, confirmed=True,
+                                    broken=True)))
 
     def test_manual_resume_hint(self):
         self.assertEqual(
@@ -147,8 +148,8 @@ class RecoveryScenarioTestCase(testtools.TestCase):
             (C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED),
             out.domain('src').state_value)
         self.assertNothingDestroyed(out)
-        self.assertIn('ERROR Instance %s: post-copy migration NOT recovered'
-                      % out.domain_uuid, self.log.output)
+        self.assertIn('ERROR Post-copy migration NOT recovered',
+                      self.log.output)
         self.assertIn('--postcopy-resume guest-1', self.log.output)
 
     def test_a_resume_call_that_never_returns_is_bounded(self):
