@@ -15,6 +15,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova import cmd
 from nova.compute import service as compute_service
+from nova.conf import validation
 from nova import exception
 
 CONF = nova.conf.CONF
@@ -29,14 +30,18 @@ def parse_args(argv, conf=CONF):
 
 def main(argv=None):
     parse_args(sys.argv[1:] if argv is None else argv)
+    if validation.exit_on_errors(CONF, 'nova-compute', LOG):
+        return 1
     if CONF.transport_url.startswith('fake://'):
         LOG.warning('transport_url is fake://: this compute service only '
                     'reaches services in its own process')
     service = compute_service.ComputeService(conf=CONF)
     try:
         service.start()
-    except exception.DatabaseNotSynced as exc:
+    except (exception.DatabaseNotSynced, exception.DatabaseUnavailable,
+            exception.InvalidConfiguration) as exc:
         LOG.error('%s', exc)
+        print('nova-compute: %s' % exc, file=sys.stderr, flush=True)
         return 1
     cmd.wait_for_signal()
     service.stop()

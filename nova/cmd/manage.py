@@ -316,10 +316,20 @@ def main(argv=None, out=None):
     CONF(['--config-file=%s' % f for f in args.config_file],
          project='nova', prog='nova-manage',
          default_config_files=[] if args.config_file else None)
+    from nova.conf import validation
+    problems = [problem for problem in validation.errors(CONF)
+                if problem.startswith('[database]')]
+    for problem in problems:
+        sys.stderr.write('ERROR: invalid configuration: %s\n' % problem)
+    if problems:
+        return 1
     url = args.database_connection or CONF.database.connection
     _ensure_state_dir(url)
-    db = db_api.get_database(url)
+    db = db_api.get_database(url,
+                             connect_timeout=CONF.database.connect_timeout,
+                             read_timeout=CONF.database.read_timeout)
     try:
+        db.check_connection()
         commands = getattr(args, 'commands', Commands)
         return getattr(commands(db, out), args.func)(args)
     except exception.NovaException as exc:

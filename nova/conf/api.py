@@ -46,8 +46,22 @@ boot images this compute service knows, so clients can resolve
 ``--image`` names. With ``keystone`` register it in the catalog as the
 ``image`` service if no Glance is deployed.
 """),
-    cfg.StrOpt(
+    cfg.BoolOpt(
+        'noauth2_allow_remote',
+        default=False,
+        help="""
+Allow ``auth_strategy = noauth2`` while ``osapi_compute_listen`` is not a
+loopback address.
+
+``noauth2`` trusts whatever the token says, and the user ``admin`` is an
+administrator: anyone who reaches the port is one. The API services
+therefore refuse to start with ``noauth2`` on any address but a loopback one
+(127.0.0.0/8, ``::1``, ``localhost``) unless this option is true. A warning
+is logged at start whenever ``noauth2`` is on.
+"""),
+    cfg.URIOpt(
         'public_endpoint',
+        schemes=['http', 'https'],
         help="""
 Base URL clients reach this API at, e.g. ``http://api.example.org:8774``.
 Used for links in responses and in the identity shim's catalog. Unset: the

@@ -25,6 +25,37 @@ schema with ``nova-manage db sync``.
         'connection_debug',
         default=False,
         help='Log every SQL statement (very verbose; for debugging).'),
+    cfg.IntOpt(
+        'connect_timeout',
+        default=10,
+        min=1,
+        help="""
+Seconds to wait for a PostgreSQL or MySQL/MariaDB server to accept a new
+connection and answer its handshake.
+
+A server that accepts TCP connections but never answers (a hung database,
+a wrong port that leads to some other service) then fails the service's
+start with a one-line error instead of hanging it. Passed to the driver as
+``connect_timeout``; a ``connect_timeout`` in the URL's query wins. PyMySQL
+reads the server's greeting under ``read_timeout``, so for MySQL/MariaDB the
+start can take up to that long to fail. Not used for SQLite.
+"""),
+    cfg.IntOpt(
+        'read_timeout',
+        default=30,
+        min=1,
+        help="""
+Seconds one statement may wait for the database server's answer before the
+request fails.
+
+The services' statements are short; a statement that waits this long is a
+server that stopped answering or a lock nobody releases. MySQL/MariaDB
+(PyMySQL, mysqlclient): the driver's ``read_timeout`` and ``write_timeout``.
+PostgreSQL (psycopg2): the server-side ``statement_timeout``, plus TCP
+keepalives and ``tcp_user_timeout`` so that a server that vanished from the
+network is noticed within about this time. Parameters in the URL's query
+win. Not used for SQLite, which has its own 30-second lock timeout.
+"""),
 ]
 
 

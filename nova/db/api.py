@@ -46,7 +46,53 @@ def _sqlite_setup(engine):
         connection.exec_driver_sql('BEGIN IMMEDIATE')
 
 
-def create_engine(url, echo=False):
+# Defaults of [database] connect_timeout / read_timeout, for callers that
+# build a Database from a bare URL (tools, tests, nova-manage's override).
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 30
+
+
+def driver_timeouts(url, connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT):
+    """``connect_args`` that bound how long the DB driver waits, by driver.
+
+    Without them a server that accepts TCP connections but never answers
+    hangs a service forever: neither libpq nor PyMySQL gives up on its own.
+    Parameters already in the URL's query are the operator's and win.
+
+    * MySQL/MariaDB (pymysql, mysqldb): ``connect_timeout`` (connection and
+      handshake), ``read_timeout`` and ``write_timeout`` on the socket.
+    * PostgreSQL (psycopg2, psycopg): libpq's ``connect_timeout`` (the whole
+      connection set-up), the server-side ``statement_timeout``, and TCP
+      keepalives plus ``tcp_user_timeout`` so that a peer gone from the
+      network is noticed in about ``read_timeout`` seconds.
+    * pg8000: its socket ``timeout``.
+    """
+    url = sa.engine.make_url(url)
+    backend = url.get_backend_name()
+    driver = url.get_driver_name()
+    args = {}
+    if backend in ('mysql', 'mariadb') and driver in ('pymysql', 'mysqldb'):
+        args = {'connect_timeout': connect_timeout,
+                'read_timeout': read_timeout,
+                'write_timeout': read_timeout}
+    elif backend == 'postgresql' and driver in ('psycopg2', 'psycopg'):
+        idle = max(1, read_timeout // 3)
+        args = {'connect_timeout': connect_timeout,
+                'options': '-c statement_timeout=%d' % (read_timeout * 1000),
+                'keepalives': 1,
+                'keepalives_idle': idle,
+                'keepalives_interval': max(1, idle // 3),
+                'keepalives_count': 3,
+                'tcp_user_timeout': read_timeout * 1000}
+    elif backend == 'postgresql' and driver == 'pg8000':
+        args = {'timeout': max(connect_timeout, read_timeout)}
+    return {key: value for key, value in args.items()
+            if key not in url.query}
+
+
+def create_engine(url, echo=False, connect_timeout=CONNECT_TIMEOUT,
+                  read_timeout=READ_TIMEOUT):
     url = sa.engine.make_url(url)
     kwargs = {'echo': echo, 'future': True}
     if url.get_backend_name() == 'sqlite':
@@ -57,22 +103,55 @@ def create_engine(url, echo=False):
         _sqlite_setup(engine)
         return engine
     kwargs['pool_pre_ping'] = True
+    connect_args = driver_timeouts(url, connect_timeout, read_timeout)
+    if connect_args:
+        kwargs['connect_args'] = connect_args
     return sa.create_engine(url, **kwargs)
 
 
 class Database(object):
     """One database (a URL) and the sessions on it."""
 
-    def __init__(self, url, echo=False, engine=None):
+    def __init__(self, url, echo=False, engine=None,
+                 connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT):
         self.url = str(url)
-        self.engine = engine or create_engine(url, echo=echo)
+        self.engine = engine or create_engine(
+            url, echo=echo, connect_timeout=connect_timeout,
+            read_timeout=read_timeout)
         self._sessionmaker = orm.sessionmaker(bind=self.engine,
                                               expire_on_commit=False)
 
     @classmethod
     def from_conf(cls, conf):
         return get_database(conf.database.connection,
-                            echo=conf.database.connection_debug)
+                            echo=conf.database.connection_debug,
+                            connect_timeout=conf.database.connect_timeout,
+                            read_timeout=conf.database.read_timeout)
+
+    @property
+    def safe_url(self):
+        """The URL without its password, for messages."""
+        try:
+            return sa.engine.make_url(self.url).render_as_string(
+                hide_password=True)
+        except Exception:
+            return '<unparsable URL>'
+
+    def check_connection(self):
+        """Connect and run one statement; DatabaseUnavailable if that fails.
+
+        Called at start so that an unreachable or hung database is a
+        one-line error (bounded by [database] connect_timeout) rather than
+        a traceback at the first query, or no answer at all.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql('SELECT 1')
+        except sa.exc.SQLAlchemyError as exc:
+            orig = getattr(exc, 'orig', None) or exc
+            reason = ' '.join(str(orig).split()) or type(orig).__name__
+            raise exception.DatabaseUnavailable(url=self.safe_url,
+                                                reason=reason[:300])
 
     @contextlib.contextmanager
     def session(self):
@@ -85,14 +164,17 @@ class Database(object):
         self.engine.dispose()
 
 
-def get_database(url, echo=False):
+def get_database(url, echo=False, connect_timeout=CONNECT_TIMEOUT,
+                 read_timeout=READ_TIMEOUT):
     """The process-wide Database of ``url`` (services in one process share
     it, and so its connection pool).
     """
     with _ENGINES_LOCK:
         db = _ENGINES.get(url)
         if db is None:
-            db = _ENGINES[url] = Database(url, echo=echo)
+            db = _ENGINES[url] = Database(url, echo=echo,
+                                          connect_timeout=connect_timeout,
+                                          read_timeout=read_timeout)
         return db
 
 
