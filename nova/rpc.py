@@ -9,9 +9,19 @@ import importlib
 import threading
 import warnings
 
+from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from nova import context as nova_context
+from nova import exception
+
+LOG = logging.getLogger(__name__)
+
+# [DEFAULT] rpc_connection_retries' default, for clients built without conf.
+DEFAULT_RETRIES = 3
+# oslo.messaging's rabbit reconnection waits (rabbit_retry_interval,
+# rabbit_retry_backoff, rabbit_interval_max defaults), to bound a call.
+_RETRY_INTERVAL, _RETRY_BACKOFF, _RETRY_MAX = 1.0, 2.0, 30.0
 
 # oslo.messaging loads oslo.service's eventlet backend, and eventlet warns
 # about its own deprecation, although nothing here needs it.
@@ -84,3 +94,95 @@ def get_server(transport, target, endpoints):
     return messaging.get_rpc_server(transport, target, endpoints,
                                     serializer=RequestContextSerializer(),
                                     access_policy=access_policy)
+
+
+# -- bounded calls and casts ----------------------------------------------------
+
+def _bus_errors():
+    errors = [messaging.MessageDeliveryFailure, OSError]
+    try:
+        import kombu.exceptions
+        errors.append(kombu.exceptions.KombuError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+BUS_ERRORS = _bus_errors()
+
+
+def retry_budget(retries):
+    """Seconds oslo.messaging may spend reconnecting for ``retries``."""
+    if retries is None or retries < 0:
+        return None
+    return sum(min(_RETRY_INTERVAL + _RETRY_BACKOFF * i, _RETRY_MAX)
+               for i in range(retries))
+
+
+def call_with_deadline(func, deadline, what='call'):
+    """``func()``, but give up after ``deadline`` seconds.
+
+    oslo.messaging's rabbit driver opens the reply queue of a process's
+    first call with unbounded reconnection, whatever the call's timeout
+    and retry say: with the broker down that call would never return. The
+    call runs in a daemon thread; if it outlives the deadline the caller
+    gets MessagingTimeout and the thread ends when the broker answers.
+    """
+    outcome = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            outcome['value'] = func()
+        except BaseException as exc:
+            outcome['error'] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run, name='rpc-%s' % what, daemon=True)
+    thread.start()
+    if not done.wait(deadline):
+        raise messaging.MessagingTimeout(
+            'No answer to %s within %.0f seconds (is the message bus '
+            'reachable?)' % (what, deadline))
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['value']
+
+
+class BoundedClient(object):
+    """A prepared RPC client whose casts and calls cannot hang.
+
+    ``cast`` raises MessagingUnavailable when the bus cannot take the
+    message after ``retries`` reconnections; ``call`` raises
+    MessagingTimeout after its timeout plus the reconnections' waits (and
+    MessagingUnavailable when delivery itself failed).
+    """
+
+    def __init__(self, prepared, timeout, retries):
+        self._prepared = prepared
+        self._timeout = timeout
+        self._retries = retries
+
+    def cast(self, ctxt, method, **kwargs):
+        try:
+            return self._prepared.cast(ctxt, method, **kwargs)
+        except BUS_ERRORS as exc:
+            LOG.error('Cast %s not delivered: %s', method, exc)
+            raise exception.MessagingUnavailable(
+                reason='%s: %s' % (type(exc).__name__, exc))
+
+    def call(self, ctxt, method, **kwargs):
+        budget = retry_budget(self._retries)
+        deadline = None if budget is None else (
+            (self._timeout or 60) + budget + 1.0)
+
+        def call():
+            return self._prepared.call(ctxt, method, **kwargs)
+        try:
+            if deadline is None:
+                return call()
+            return call_with_deadline(call, deadline, what=method)
+        except BUS_ERRORS as exc:
+            raise exception.MessagingUnavailable(
+                reason='%s: %s' % (type(exc).__name__, exc))

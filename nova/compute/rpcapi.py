@@ -3,6 +3,12 @@
 Arguments are plain values (uuids, ids, host names): every service reads
 the records from the shared database, so nothing stale crosses the wire.
 Casts return at once; calls wait for the answer (``timeout`` seconds).
+
+Both are bounded when the message bus is down (``retries``, from
+``[DEFAULT] rpc_connection_retries``): a cast that cannot be delivered
+raises MessagingUnavailable (503 at the REST API) instead of retrying
+forever, and a call gives up after its timeout plus the retries' waits
+(``nova.rpc.call_with_deadline``).
 """
 
 import oslo_messaging as messaging
@@ -15,15 +21,19 @@ RPC_API_VERSION = '1.0'
 
 class ComputeAPI(object):
 
-    def __init__(self, transport, timeout=60):
+    def __init__(self, transport, timeout=60, retries=rpc.DEFAULT_RETRIES):
         self._timeout = timeout
+        self._retries = retries
         target = messaging.Target(topic=states.COMPUTE_TOPIC,
                                   version=RPC_API_VERSION)
         self._client = rpc.get_client(transport, target)
 
     def _prepare(self, host, timeout=None):
-        return self._client.prepare(server=host,
-                                    timeout=timeout or self._timeout)
+        return rpc.BoundedClient(
+            self._client.prepare(server=host,
+                                 timeout=timeout or self._timeout,
+                                 retry=self._retries),
+            timeout or self._timeout, self._retries)
 
     # -- servers ------------------------------------------------------------
 

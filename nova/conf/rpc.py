@@ -27,6 +27,28 @@ Seconds the source compute service waits for the destination's answer to
 destination does not answer in time the migration ends in ``error`` (before
 the copy starts) and the guest stays where it runs.
 """),
+    cfg.IntOpt(
+        'rpc_connection_retries',
+        default=3,
+        min=0,
+        help="""
+How many times a message to a compute service (a cast such as a server's
+build, delete or live migration, or a call) tries again to reach the message
+bus before it fails.
+
+oslo.messaging retries forever by default, so an API request would hang as
+long as RabbitMQ is down. With a bound the request fails instead: the API
+answers 503 and undoes what it had recorded (the new server goes to
+``ERROR`` with a fault, a live migration's record to ``error``). The waits
+between attempts follow ``[oslo_messaging_rabbit] rabbit_retry_interval``
+and ``rabbit_retry_backoff``: with their defaults (1 s, then 2 s more per
+attempt), 3 retries give up after about 9 seconds.
+
+Possible values:
+
+* 0: fail at the first refused connection.
+* A positive integer: that many more attempts.
+"""),
 ]
 
 
