@@ -381,3 +381,27 @@ def calibration(runs, fractions=(0.25, 0.5, 0.75), window_s=WINDOW_S):
         report[fraction] = (statistics.median(known) if known else None,
                             len(known), len(errors))
     return report
+
+
+# -- the server's fault --------------------------------------------------------------
+
+FAULT_MAX = 255
+
+
+def fault_message(migration_id, dest, events, why=None):
+    """The server fault of a live migration that ended in error.
+
+    ``why`` when the caller knows it, else the last decision of the
+    timeline (its action and reason), as Nova keeps it: one line, at most
+    255 characters.
+    """
+    if why is None:
+        if events:
+            last = events[-1]
+            why = '%s after %.1f s: %s' % (last.action, last.elapsed,
+                                           last.reason or '-')
+        else:
+            why = 'no decision recorded; see the source compute log'
+    text = 'Live migration %s to %s ended in error: %s' % (
+        migration_id, dest, ' '.join(str(why).split()))
+    return text[:FAULT_MAX]

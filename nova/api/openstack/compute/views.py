@@ -197,6 +197,14 @@ class Views(object):
         }
         if status in _PROGRESS_STATUSES:
             body['progress'] = attr(instance, 'progress', 0) or 0
+        fault = attr(instance, 'fault_message', None)
+        if fault and status in ('ERROR', 'DELETED'):
+            # Nova's fault: shown while the server is in ERROR (or deleted).
+            body['fault'] = {
+                'code': 500,
+                'created': common.isotime(attr(instance, 'updated_at') or
+                                          attr(instance, 'created_at')),
+                'message': fault}
         if policy.authorize(req.context, policy.EXTENDED_ATTRS,
                             fatal=False):
             body['OS-EXT-SRV-ATTR:host'] = host

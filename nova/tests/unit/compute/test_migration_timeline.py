@@ -238,3 +238,22 @@ class CalibrationTestCase(testtools.TestCase):
         median, with_eta, runs = report[0.75]
         self.assertEqual((1, 2), (with_eta, runs))
         self.assertAlmostEqual(0.0, median, places=6)
+
+
+class FaultTestCase(testtools.TestCase):
+
+    def test_from_the_last_decision(self):
+        events = [mtl.TimelineEvent(6.5, 'postcopy', 'no progress'),
+                  mtl.TimelineEvent(20.0, 'postcopy-recovery-failed',
+                                    'resume refused\n3 times')]
+        self.assertEqual(
+            'Live migration 4 to lab-b ended in error: '
+            'postcopy-recovery-failed after 20.0 s: resume refused 3 times',
+            mtl.fault_message(4, 'lab-b', events))
+
+    def test_given_reason_and_length(self):
+        self.assertEqual('Live migration 4 to lab-b ended in error: boom',
+                         mtl.fault_message(4, 'lab-b', [], 'boom'))
+        self.assertIn('no decision recorded',
+                      mtl.fault_message(4, 'lab-b', []))
+        self.assertEqual(255, len(mtl.fault_message(4, 'b', [], 'x' * 400)))

@@ -206,3 +206,22 @@ class RealComputeAPITestCase(base.APITestCase):
         self.assertEqual(['compute_live_migration', 'live_migration_pause'],
                          [e['event'] for e in events])
         self.assertIsNone(events[0]['result'])
+
+
+class ServerFaultTestCase(base.APITestCase):
+
+    def test_fault_of_a_server_in_error(self):
+        inst = self.compute.add_instance(
+            vm_state='error', fault_message='Live migration 3 to lab-b ended '
+                                            'in error: postcopy-recovery-'
+                                            'failed after 30.0 s: refused')
+        body = self.request('GET', '/v2.1/servers/%s' % inst.uuid)
+        fault = body.json_body_or_none['server']['fault']
+        self.assertEqual(500, fault['code'])
+        self.assertIn('postcopy-recovery-failed', fault['message'])
+        self.assertEqual('2026-11-25T12:00:00Z', fault['created'])
+
+    def test_no_fault_while_active(self):
+        inst = self.compute.add_instance(fault_message='an old one')
+        body = self.request('GET', '/v2.1/servers/%s' % inst.uuid)
+        self.assertNotIn('fault', body.json_body_or_none['server'])
