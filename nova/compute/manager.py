@@ -427,6 +427,56 @@ class ComputeManager(object):
         view = instance_obj.Instance(uuid=instance_uuid)
         return self.driver.get_power_state(view)
 
+    # -- pause, unpause, suspend, resume -----------------------------------
+
+    def _power_action(self, ctxt, instance_uuid, what, driver_method,
+                      vm_state):
+        """Run a driver power action; the API has set the task state.
+
+        On success the server takes ``vm_state``; on failure it keeps its
+        vm_state, the task state is cleared and the fault recorded (as
+        Nova reverts a failed pause).
+        """
+        try:
+            inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        except exception.InstanceNotFound:
+            return
+        try:
+            getattr(self.driver, driver_method)(ctxt, inst)
+        except Exception as exc:
+            LOG.exception('Instance %s: %s failed', instance_uuid, what)
+            inst.task_state = None
+            inst.fault_message = '%s of instance %s failed: %s' % (
+                what.capitalize(), instance_uuid, exc)
+            inst.power_state = self._power_state(inst)
+            inst.save()
+            return
+        inst.vm_state = vm_state
+        inst.task_state = None
+        inst.power_state = self._power_state(inst)
+        inst.save()
+        LOG.info('Instance %s: %s done on %s', instance_uuid, what,
+                 self.host)
+
+    def pause_instance(self, ctxt, instance_uuid):
+        self._power_action(ctxt, instance_uuid, 'pause', 'pause',
+                           states.PAUSED)
+
+    def unpause_instance(self, ctxt, instance_uuid):
+        self._power_action(ctxt, instance_uuid, 'unpause', 'unpause',
+                           states.ACTIVE)
+
+    def suspend_instance(self, ctxt, instance_uuid):
+        self._power_action(ctxt, instance_uuid, 'suspend', 'suspend',
+                           states.SUSPENDED_VM)
+
+    def resume_instance(self, ctxt, instance_uuid):
+        self._power_action(ctxt, instance_uuid, 'resume', 'resume',
+                           states.ACTIVE)
+
+    def get_host_uptime(self, ctxt):
+        return self.driver.get_host_uptime()
+
     # -- live migration: source side --------------------------------------------
 
     def live_migration(self, ctxt, instance_uuid, migration_id, dest,

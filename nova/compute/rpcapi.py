@@ -52,6 +52,28 @@ class ComputeAPI(object):
         return self._prepare(host, timeout).call(
             ctxt, 'get_instance_power_state', instance_uuid=instance_uuid)
 
+    # -- pause, unpause, suspend, resume --------------------------------------
+
+    def pause_instance(self, ctxt, host, instance_uuid):
+        self._prepare(host).cast(ctxt, 'pause_instance',
+                                 instance_uuid=instance_uuid)
+
+    def unpause_instance(self, ctxt, host, instance_uuid):
+        self._prepare(host).cast(ctxt, 'unpause_instance',
+                                 instance_uuid=instance_uuid)
+
+    def suspend_instance(self, ctxt, host, instance_uuid):
+        self._prepare(host).cast(ctxt, 'suspend_instance',
+                                 instance_uuid=instance_uuid)
+
+    def resume_instance(self, ctxt, host, instance_uuid):
+        self._prepare(host).cast(ctxt, 'resume_instance',
+                                 instance_uuid=instance_uuid)
+
+    def get_host_uptime(self, ctxt, host, timeout=None):
+        """The host's ``uptime`` line, as its driver reports it."""
+        return self._prepare(host, timeout).call(ctxt, 'get_host_uptime')
+
     # -- live migration, source side ------------------------------------------
 
     def live_migration(self, ctxt, host, instance_uuid, migration_id, dest,

@@ -42,9 +42,22 @@ os-hypervisors). The microversions on the way there that matter to them:
          ``swap`` is 0 instead of ""
 * 2.79   (server volume attach ``delete_on_termination``; nothing to do
          for the resources served here)
+* 2.80   os-migrations and server migrations: ``user_id`` and
+         ``project_id``; os-migrations filters ``user_id`` and
+         ``project_id``
+* 2.81   (image cache in aggregates: not served)
+* 2.82   (accelerator-request server event: not served)
+* 2.83   server list: the vm_state, task_state, power_state, user_id,
+         progress and availability_zone filters for every caller
+* 2.84   (instance action event details: not served)
+* 2.85   (volume attachment update: not served)
+* 2.86   (flavor extra spec validation: flavors are read-only here)
+* 2.87   (rescue of volume-backed servers: not served)
+* 2.88   os-hypervisors: no resource figures and no ``cpu_info`` in
+         detail/show, ``uptime`` in show; ``/statistics`` and
+         ``/{id}/uptime`` are gone (404)
 
-2.80 adds ``user_id``/``project_id`` to migrations, which this service
-does not record per migration, so it is not claimed.
+The list with the reasons is in doc/source/admin/api.rst.
 """
 
 import re
@@ -52,7 +65,7 @@ import re
 from nova import exception
 
 MIN_VERSION_STRING = '2.1'
-MAX_VERSION_STRING = '2.79'
+MAX_VERSION_STRING = '2.88'
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 

@@ -5,6 +5,10 @@ URL space::
     /                   compute API versions (no auth)
     /v2.1, /v2.1/       the v2.1 version document (no auth)
     /v2.1/...           the compute API (auth, microversions)
+    /v2, /v2/           the v2.0 version document (no auth)
+    /v2/...             the same compute API as microversion 2.1, the
+                        microversion headers ignored (Nova's legacy v2
+                        compatibility mode)
     /image/...          read-only Image API v2 subset (auth)
     /identity/...       Identity v3 shim (noauth2 mode only, no auth)
 """
@@ -20,6 +24,7 @@ import webob.dec
 from nova.api import auth
 from nova.api import identity
 from nova.api import image
+from nova.api.openstack import api_version
 from nova.api.openstack.compute import routes
 from nova.api.openstack import versions
 from nova.api.openstack import wsgi
@@ -76,6 +81,12 @@ class APIApplication(object):
                 return versions.version_response(req, self.conf)
             req.path_info_pop()
             return req.get_response(self.compute)
+        if first == 'v2':
+            rest = path[len('/v2'):]
+            if rest in ('', '/') and req.method in ('GET', 'HEAD'):
+                return versions.v20_version_response(req, self.conf)
+            req.path_info_pop()
+            return _legacy_v2(req, self.compute)
         if first == 'identity' and self.identity is not None:
             req.path_info_pop()
             return req.get_response(self.identity)
@@ -117,6 +128,29 @@ def _too_large(limit):
     return wsgi.fault_response(
         413, 'Request is too large: the body is larger than '
              'max_request_body_size (%d bytes).' % limit)
+
+
+_VERSION_HEADERS = (api_version.HEADER, api_version.LEGACY_HEADER)
+
+
+def _legacy_v2(req, application):
+    """A /v2 request: microversion 2.1 whatever the headers ask for.
+
+    Nova's v2.0 endpoint has no microversions: it neither reads nor
+    returns the version headers.
+    """
+    for name in _VERSION_HEADERS:
+        req.headers.pop(name, None)
+    resp = req.get_response(application)
+    for name in _VERSION_HEADERS:
+        resp.headers.pop(name, None)
+    vary = [v.strip() for v in resp.headers.get('Vary', '').split(',')
+            if v.strip() and v.strip() not in _VERSION_HEADERS]
+    if vary:
+        resp.headers['Vary'] = ', '.join(vary)
+    else:
+        resp.headers.pop('Vary', None)
+    return resp
 
 
 def _logged_path(req):

@@ -174,11 +174,12 @@ def _operation(template, method, action, handlers, rules, components):
     if strict is not None:
         op['x-openstack-unknown-query-rejected-from'] = str(strict)
     op['parameters'].extend(copy.deepcopy(_VERSION_HEADERS))
-    schemas = body_schemas(handler)
+    schemas = [(_handler_id(h),) + item for h in handlers
+               for item in body_schemas(h)]
     if schemas:
         refs = []
-        for low, high, schema in schemas:
-            name = _schema_name(op_id, low)
+        for h_id, low, high, schema in schemas:
+            name = _schema_name(h_id, low)
             components[name] = copy.deepcopy(schema)
             refs.append({'min_version': low,
                          'max_version': high or api_version.MAX_VERSION_STRING,
@@ -205,23 +206,38 @@ def _operation(template, method, action, handlers, rules, components):
 
 
 def _merge_action(into, op):
-    """Two actions on one URL (POST .../action): one operation.
+    """Several actions on one URL (POST .../action): one operation.
 
-    OpenAPI has one operation per path and method; its body is any of
-    the actions' bodies, and the actions are listed in order.
+    OpenAPI has one operation per path and method. Its body is any of the
+    actions' bodies; each action's own complete operation (id, policy,
+    microversions, body schemas) is kept in ``x-openstack-actions``.
     """
-    actions = into.setdefault('x-openstack-actions',
-                              [into.pop('x-openstack-action')])
-    actions.append(op['x-openstack-action'])
-    into['operationId'] += '+' + op['operationId']
-    body = into['requestBody']
-    refs = body['x-openstack-schemas-by-version']
-    refs.extend(op['requestBody']['x-openstack-schemas-by-version'])
-    body['content']['application/json']['schema'] = {
-        'anyOf': [r['schema'] for r in refs]}
-    for name in ('x-openstack-policy',):
-        if name in op:
-            into.setdefault(name, []).extend(op[name])
+    if 'x-openstack-actions' not in into:
+        first = copy.deepcopy(into)
+        tag = into['tags'][0]
+        for key in list(into):
+            if key.startswith('x-openstack'):
+                del into[key]
+        into['operationId'] = '%s.actions' % first['operationId'].split(
+            '.')[0]
+        into['summary'] = 'Actions; the body names one.'
+        into['x-openstack-actions'] = [first]
+        into['tags'] = [tag]
+    into['x-openstack-actions'].append(op)
+    subs = into['x-openstack-actions']
+    into['description'] = 'Actions: %s.' % ', '.join(
+        sub['x-openstack-action'] for sub in subs)
+    refs = []
+    for sub in subs:
+        refs.extend(sub['requestBody']['x-openstack-schemas-by-version'])
+        for code, value in sub['responses'].items():
+            into['responses'].setdefault(code, copy.deepcopy(value))
+    into['responses'] = dict(sorted(into['responses'].items()))
+    into['requestBody'] = {
+        'required': True,
+        'content': {'application/json': {'schema': {
+            'anyOf': [r['schema'] for r in refs]}}},
+    }
 
 
 def _error_responses():
@@ -253,7 +269,7 @@ def _fault_schemas():
 
 
 def _versions_paths():
-    """GET / and GET /v2.1: served before authentication."""
+    """GET /, GET /v2.1 and GET /v2: served before authentication."""
     def op(op_id, summary):
         return {'get': {
             'operationId': op_id, 'tags': ['versions'], 'summary': summary,
@@ -263,6 +279,10 @@ def _versions_paths():
         '/': op('versions.index', 'The compute API versions.'),
         PREFIX + '/': op('versions.show', 'The v2.1 version document '
                                           '(also at %s).' % PREFIX),
+        '/v2/': op('versions.show_v2', 'The v2.0 version document (also '
+                                       'at /v2); below /v2 the same '
+                                       'resources as /v2.1 at '
+                                       'microversion 2.1.'),
     }
 
 

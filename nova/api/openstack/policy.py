@@ -23,6 +23,9 @@ MIGRATE_LIVE = 'os_compute_api:os-migrate-server:migrate_live'
 SERVER_MIGRATIONS = 'os_compute_api:servers:migrations:%s'
 MIGRATIONS_INDEX = 'os_compute_api:os-migrations:index'
 SERVICES_LIST = 'os_compute_api:os-services:list'
+SERVICES_UPDATE = 'os_compute_api:os-services:update'
+PAUSE = 'os_compute_api:os-pause-server:%s'
+SUSPEND = 'os_compute_api:os-suspend-server:%s'
 HYPERVISORS = 'os_compute_api:os-hypervisors:%s'
 EXTENDED_ATTRS = 'os_compute_api:os-extended-server-attributes'
 INSTANCE_ACTIONS = 'os_compute_api:os-instance-actions:%s'
@@ -74,6 +77,32 @@ _RULES = [
          [('GET', '/os-hypervisors/detail')]),
     _api(HYPERVISORS % 'show', ADMIN, 'Show a hypervisor.',
          [('GET', '/os-hypervisors/{hypervisor_id}')]),
+    _api(HYPERVISORS % 'statistics', ADMIN,
+         'Show the summed figures of all hypervisors (up to 2.87).',
+         [('GET', '/os-hypervisors/statistics')]),
+    _api(HYPERVISORS % 'uptime', ADMIN,
+         "Show a hypervisor host's uptime (up to 2.87).",
+         [('GET', '/os-hypervisors/{hypervisor_id}/uptime')]),
+    _api(HYPERVISORS % 'search', ADMIN,
+         'Search hypervisors by host name (up to 2.52).',
+         [('GET', '/os-hypervisors/{hypervisor_hostname}/search')]),
+    _api(HYPERVISORS % 'servers', ADMIN,
+         'List the servers of hypervisors by host name (up to 2.52).',
+         [('GET', '/os-hypervisors/{hypervisor_hostname}/servers')]),
+    _api(SERVICES_UPDATE, ADMIN,
+         'Enable or disable a compute service, or force it down.',
+         [('PUT', '/os-services/{service_id}'),
+          ('PUT', '/os-services/enable'), ('PUT', '/os-services/disable'),
+          ('PUT', '/os-services/disable-log-reason'),
+          ('PUT', '/os-services/force-down')]),
+    _api(PAUSE % 'pause', OWNER, 'Pause a server.',
+         [('POST', '/servers/{server_id}/action (pause)')]),
+    _api(PAUSE % 'unpause', OWNER, 'Unpause a paused server.',
+         [('POST', '/servers/{server_id}/action (unpause)')]),
+    _api(SUSPEND % 'suspend', OWNER, 'Suspend a server.',
+         [('POST', '/servers/{server_id}/action (suspend)')]),
+    _api(SUSPEND % 'resume', OWNER, 'Resume a suspended server.',
+         [('POST', '/servers/{server_id}/action (resume)')]),
     _api(INSTANCE_ACTIONS % 'list', OWNER,
          'List the actions (live migrations) taken on a server.',
          [('GET', '/servers/{server_id}/os-instance-actions')]),

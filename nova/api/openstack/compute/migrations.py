@@ -9,10 +9,14 @@ from nova import exception
 
 attr = common.attr
 
-# What GET /os-migrations reads (others are ignored, as in Nova < 2.80).
+# What GET /os-migrations reads (others are ignored, as in Nova);
+# user_id and project_id from 2.80.
 QUERY_PARAMS = ('host', 'status', 'instance_uuid', 'source_compute',
                 'migration_type', 'changes-since', 'changes-before',
-                'limit', 'marker')
+                'limit', 'marker', 'user_id', 'project_id')
+FILTERS = ('host', 'status', 'instance_uuid', 'source_compute',
+           'migration_type')
+FILTERS_2_80 = ('user_id', 'project_id')
 
 
 class MarkerNotFound(exception.NovaException):
@@ -27,8 +31,8 @@ class MigrationsController(base.Controller):
     def index(self, req):
         params = req.GET
         filters = {}
-        for key in ('host', 'status', 'instance_uuid', 'source_compute',
-                    'migration_type'):
+        keys = FILTERS + (FILTERS_2_80 if req.is_version('2.80') else ())
+        for key in keys:
             if params.get(key):
                 filters[key] = params[key]
         migrations = list(self.compute_api.list_migrations(
@@ -86,7 +90,7 @@ def _matches(migration, filters):
                              attr(migration, 'dest_compute')):
         return False
     for key in ('status', 'instance_uuid', 'source_compute',
-                'migration_type'):
+                'migration_type') + FILTERS_2_80:
         if filters.get(key) and str(attr(migration, key)) != filters[key]:
             return False
     return True

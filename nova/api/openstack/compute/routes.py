@@ -35,6 +35,10 @@ def build_router(compute_api, conf):
     router.add('DELETE', '/servers/{server_id}', srv.delete)
     router.add_action('/servers/{server_id}', 'os-migrateLive',
                       srv.migrate_live)
+    router.add_action('/servers/{server_id}', 'pause', srv.pause)
+    router.add_action('/servers/{server_id}', 'unpause', srv.unpause)
+    router.add_action('/servers/{server_id}', 'suspend', srv.suspend)
+    router.add_action('/servers/{server_id}', 'resume', srv.resume)
     router.add('GET', '/servers/{server_id}/migrations', smig.index)
     router.add('GET', '/servers/{server_id}/migrations/{migration_id}',
                smig.show)
@@ -52,8 +56,17 @@ def build_router(compute_api, conf):
                                                               conf)
     router.add('GET', '/os-migration-progress/{migration_id}', progress.show)
     router.add('GET', '/os-services', svc.index)
+    router.add('PUT', '/os-services/{service_id}', svc.update_legacy,
+               svc.update)
     router.add('GET', '/os-hypervisors', hyp.index)
     router.add('GET', '/os-hypervisors/detail', hyp.detail)
+    # Before /{hypervisor_id}: these names are no hypervisor ids.
+    router.add('GET', '/os-hypervisors/statistics', hyp.statistics)
+    router.add('GET', '/os-hypervisors/{hypervisor_id}/uptime', hyp.uptime)
+    router.add('GET', '/os-hypervisors/{hypervisor_hostname}/search',
+               hyp.search)
+    router.add('GET', '/os-hypervisors/{hypervisor_hostname}/servers',
+               hyp.servers)
     router.add('GET', '/os-hypervisors/{hypervisor_id}', hyp.show)
     router.add('GET', '/flavors', flv.index)
     router.add('GET', '/flavors/detail', flv.detail)

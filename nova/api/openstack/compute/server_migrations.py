@@ -19,13 +19,6 @@ class InProgressLiveMigrationNotFound(exception.NovaException):
     code = 404
 
 
-class AbortStateInvalid(exception.NovaException):
-    msg_fmt = ('Migration %(migration_id)s state of instance '
-               '%(instance_uuid)s is %(state)s. Cannot %(method)s while the '
-               'migration is in this state.')
-    code = 400
-
-
 # What Nova counts as no longer in progress; anything else (queued,
 # preparing, running, 'running (post-copy)', post-migrating) is listed.
 FINISHED = ('accepted', 'confirmed', 'reverted', 'error', 'failed',
@@ -38,8 +31,13 @@ def _in_progress_live(migration):
 
 
 def _reraise(exc, action, server_id):
-    if type(exc).__name__ == 'InstanceInvalidState':
+    name = type(exc).__name__
+    if name == 'InstanceInvalidState':
         helpers.reraise_invalid_state(exc, action, server_id)
+    if name == 'MigrationNotFoundForInstance' and action == 'force_complete':
+        # Nova answers an unknown migration of a migrating server with a
+        # 400 here (a bad request body of sorts), a 404 on abort.
+        exc.code = 400
     raise exc
 
 
@@ -85,18 +83,15 @@ class ServerMigrationsController(base.Controller):
     @policy.authorizes(policy.SERVER_MIGRATIONS % 'delete')
     def delete(self, req, server_id, migration_id):
         helpers.get_instance(self.compute_api, req.context, server_id)
+        kwargs = {}
         if not req.is_version('2.65'):
-            # Before 2.65 only a running live migration can be aborted.
-            migration = self.compute_api.get_server_migration(
-                req.context, server_id, migration_id)
-            status = attr(migration, 'status')
-            if status != 'running':
-                raise AbortStateInvalid(
-                    migration_id=migration_id, instance_uuid=server_id,
-                    state=status, method='abort live migration')
+            # Before 2.65 only a running live migration can be aborted;
+            # the compute API checks the server's state first (409 when
+            # it is not migrating), then the migration's (400).
+            kwargs['allowed_statuses'] = ('running',)
         try:
             self.compute_api.live_migrate_abort(req.context, server_id,
-                                                migration_id)
+                                                migration_id, **kwargs)
         except exception.NovaException as exc:
             _reraise(exc, 'abort live migration', server_id)
         return wsgi.json_response(None, status=202)

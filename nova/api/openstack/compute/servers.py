@@ -99,6 +99,36 @@ def _server_count(min_count, max_count):
     return min(max_count, MAX_SERVERS_PER_REQUEST)
 
 
+# Filters an admin (any caller from 2.83) may list servers by: query
+# parameter -> how an instance's value is compared.
+STATE_FILTERS = ('vm_state', 'task_state', 'power_state', 'user_id',
+                 'progress', 'availability_zone')
+
+
+def _matches_state_filters(params, instance, allowed):
+    """True unless an allowed state filter excludes ``instance``.
+
+    Several values of one filter (``?vm_state=active&vm_state=paused``)
+    match any of them, as in Nova.
+    """
+    if not allowed:
+        return True
+    for key in STATE_FILTERS:
+        wanted = [v for v in params.getall(key) if v != '']
+        if not wanted:
+            continue
+        if key == 'power_state':
+            value = str(views.power_state_number(attr(instance, key)))
+        elif key == 'availability_zone':
+            value = attr(instance, key, None) or 'nova'
+        else:
+            value = attr(instance, key)
+            value = '' if value is None else str(value)
+        if value not in wanted:
+            return False
+    return True
+
+
 def _created(instance):
     created = common._naive_utc(common._to_datetime(
         attr(instance, 'created_at')))
@@ -164,6 +194,8 @@ class ServersController(base.Controller):
         else:
             project = ctx.project_id
         instances = list(self.compute_api.list_servers(ctx, None) or [])
+        # 2.83 lets every caller filter by these; before, only admins.
+        filters_allowed = ctx.is_admin or req.is_version('2.83')
         selected = []
         name_re = None
         if params.get('name'):
@@ -200,6 +232,8 @@ class ServersController(base.Controller):
                 continue
             if params.get('image') and \
                     attr(inst, 'image_ref') != params['image']:
+                continue
+            if not _matches_state_filters(params, inst, filters_allowed):
                 continue
             updated = common._naive_utc(common._to_datetime(
                 attr(inst, 'updated_at') or attr(inst, 'created_at')))
@@ -375,3 +409,45 @@ class ServersController(base.Controller):
                                               server_id)
             raise
         return wsgi.json_response(None, status=202)
+
+    # -- pause, unpause, suspend, resume ---------------------------------
+
+    def _power_action(self, req, server_id, action, rule):
+        """Run a compute API power action on a server: 202, or 409 when
+        the server's state does not allow it.
+        """
+        instance = helpers.get_instance(self.compute_api, req.context,
+                                        server_id)
+        self.authorize(req, rule, {'project_id': attr(instance, 'project_id')
+                                   or req.context.project_id})
+        try:
+            getattr(self.compute_api, action)(req.context, server_id)
+        except exception.NovaException as exc:
+            if type(exc).__name__ == 'InstanceInvalidState':
+                helpers.reraise_invalid_state(exc, action, server_id)
+            raise
+        return wsgi.json_response(None, status=202)
+
+    @wsgi.response(202)
+    @validation.schema(schema.pause)
+    def pause(self, req, server_id, body):
+        return self._power_action(req, server_id, 'pause',
+                                  policy.PAUSE % 'pause')
+
+    @wsgi.response(202)
+    @validation.schema(schema.unpause)
+    def unpause(self, req, server_id, body):
+        return self._power_action(req, server_id, 'unpause',
+                                  policy.PAUSE % 'unpause')
+
+    @wsgi.response(202)
+    @validation.schema(schema.suspend)
+    def suspend(self, req, server_id, body):
+        return self._power_action(req, server_id, 'suspend',
+                                  policy.SUSPEND % 'suspend')
+
+    @wsgi.response(202)
+    @validation.schema(schema.resume)
+    def resume(self, req, server_id, body):
+        return self._power_action(req, server_id, 'resume',
+                                  policy.SUSPEND % 'resume')

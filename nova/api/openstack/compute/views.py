@@ -1,6 +1,7 @@
 """Response bodies: servers, migrations, flavors, services, hypervisors."""
 
 import hashlib
+import json
 
 from nova.api.openstack import common
 from nova.api.openstack.compute import helpers
@@ -94,6 +95,53 @@ def flavor_values(flavor):
         'description': attr(flavor, 'description'),
         'extra_specs': dict(attr(flavor, 'extra_specs', None) or {}),
     }
+
+
+def hypervisor_resources(node):
+    """The resource figures of a compute node (os-hypervisors < 2.88)."""
+    vcpus = attr(node, 'vcpus', 0) or 0
+    vcpus_used = attr(node, 'vcpus_used', 0) or 0
+    memory = attr(node, 'memory_mb', 0) or 0
+    memory_used = attr(node, 'memory_mb_used', 0) or 0
+    local_gb = attr(node, 'local_gb', 0) or 0
+    local_gb_used = attr(node, 'local_gb_used', 0) or 0
+    least = attr(node, 'disk_available_least', None)
+    return {
+        'vcpus': vcpus,
+        'vcpus_used': vcpus_used,
+        'memory_mb': memory,
+        'memory_mb_used': memory_used,
+        'free_ram_mb': memory - memory_used,
+        'local_gb': local_gb,
+        'local_gb_used': local_gb_used,
+        'free_disk_gb': local_gb - local_gb_used,
+        'disk_available_least': (local_gb - local_gb_used
+                                 if least is None else least),
+        'current_workload': attr(node, 'current_workload', 0) or 0,
+        'running_vms': attr(node, 'running_vms', 0) or 0,
+    }
+
+
+def cpu_info_value(stored, as_object):
+    """cpu_info as the API shows it: Nova's JSON text before 2.28, the
+    decoded object from 2.28.
+
+    The record keeps the JSON text the driver wrote (an older driver wrote
+    only the architecture, which becomes ``{"arch": ...}``).
+    """
+    value = {}
+    if isinstance(stored, dict):
+        value = stored
+    elif stored:
+        try:
+            value = json.loads(stored)
+        except ValueError:
+            value = {'arch': str(stored)}
+        if not isinstance(value, dict):
+            value = {'arch': str(stored)}
+    if as_object:
+        return value
+    return json.dumps(value)
 
 
 class Views(object):
@@ -287,6 +335,9 @@ class Views(object):
         })
         if self.req.is_version('2.59'):
             body['uuid'] = attr(migration, 'uuid')
+        if self.req.is_version('2.80'):
+            body['user_id'] = attr(migration, 'user_id', None)
+            body['project_id'] = attr(migration, 'project_id', None)
         return body
 
     def migration(self, migration):
@@ -314,6 +365,9 @@ class Views(object):
                 ]
         if self.req.is_version('2.59'):
             body['uuid'] = attr(migration, 'uuid')
+        if self.req.is_version('2.80'):
+            body['user_id'] = attr(migration, 'user_id', None)
+            body['project_id'] = attr(migration, 'project_id', None)
         return body
 
     # -- services and hypervisors ----------------------------------------------
@@ -338,7 +392,15 @@ class Views(object):
             body['forced_down'] = bool(attr(service, 'forced_down', False))
         return body
 
-    def hypervisor(self, node, service, state, detail):
+    def hypervisor(self, node, service, state, detail, servers=None,
+                   uptime=None, show=False):
+        """One hypervisor as GET /os-hypervisors[/detail|/{id}] shows it.
+
+        ``servers``: [(uuid, name)] to embed (with_servers, /servers), or
+        None. 2.28 turns cpu_info from a JSON string into the object; 2.88
+        drops the resource figures and cpu_info (Placement has them in
+        Nova) and ``show`` (GET /os-hypervisors/{id}) carries ``uptime``.
+        """
         uuid_ids = self.req.is_version('2.53')
         body = {
             'id': attr(node, 'uuid') if uuid_ids else attr(node, 'id'),
@@ -347,31 +409,14 @@ class Views(object):
             'status': ('disabled' if service is not None
                        and attr(service, 'disabled') else 'enabled'),
         }
+        if servers is not None:
+            body['servers'] = [{'uuid': u, 'name': n} for u, n in servers]
         if not detail:
             return body
-        vcpus = attr(node, 'vcpus', 0) or 0
-        vcpus_used = attr(node, 'vcpus_used', 0) or 0
-        memory = attr(node, 'memory_mb', 0) or 0
-        memory_used = attr(node, 'memory_mb_used', 0) or 0
-        local_gb = attr(node, 'local_gb', 0) or 0
-        local_gb_used = attr(node, 'local_gb_used', 0) or 0
         body.update({
             'hypervisor_type': attr(node, 'hypervisor_type', 'QEMU'),
             'hypervisor_version': attr(node, 'hypervisor_version', 0),
             'host_ip': attr(node, 'host_ip', None),
-            'vcpus': vcpus,
-            'vcpus_used': vcpus_used,
-            'memory_mb': memory,
-            'memory_mb_used': memory_used,
-            'free_ram_mb': memory - memory_used,
-            'local_gb': local_gb,
-            'local_gb_used': local_gb_used,
-            'free_disk_gb': local_gb - local_gb_used,
-            'disk_available_least': attr(node, 'disk_available_least',
-                                         local_gb - local_gb_used),
-            'current_workload': attr(node, 'current_workload', 0) or 0,
-            'running_vms': attr(node, 'running_vms', 0) or 0,
-            'cpu_info': attr(node, 'cpu_info', None) or '{}',
             'service': {
                 'host': (attr(service, 'host') if service is not None
                          else attr(node, 'host')),
@@ -382,4 +427,12 @@ class Views(object):
                                     if service is not None else None),
             },
         })
+        if self.req.is_version('2.88'):
+            if show:
+                body['uptime'] = uptime
+            return body
+        body.update(hypervisor_resources(node))
+        body['cpu_info'] = cpu_info_value(
+            attr(node, 'cpu_info', None), as_object=self.req.is_version(
+                '2.28'))
         return body

@@ -143,7 +143,53 @@ class FakeComputeAPI(object):
                          'Instance %s could not be found.' % uuid)
 
     def list_servers(self, ctx, filters=None):
-        return list(self.instances.values())
+        host = (filters or {}).get('host')
+        return [i for i in self.instances.values()
+                if host is None or i.host == host]
+
+    def _action(self, ctx, uuid, method, vm_states, new_vm_state):
+        self.calls.append((method, uuid))
+        inst = self.get_server(ctx, uuid)
+        self._check_state(inst, method, 'vm_state', vm_states)
+        self._check_state(inst, method, 'task_state', (None,))
+        inst.vm_state = new_vm_state
+
+    def pause(self, ctx, uuid):
+        self._action(ctx, uuid, 'pause', ('active',), 'paused')
+
+    def unpause(self, ctx, uuid):
+        self._action(ctx, uuid, 'unpause', ('paused',), 'active')
+
+    def suspend(self, ctx, uuid):
+        self._action(ctx, uuid, 'suspend', ('active',), 'suspended')
+
+    def resume(self, ctx, uuid):
+        self._action(ctx, uuid, 'resume', ('suspended',), 'active')
+
+    def get_host_uptime(self, ctx, host):
+        self.calls.append(('get_host_uptime', host))
+        return ' 12:00:00 up 3 days,  1:02,  0 users,  load average: 0.10, ' \
+            '0.20, 0.30'
+
+    def get_service(self, ctx, service_id):
+        for svc in self.services:
+            if str(service_id) in (str(svc.id), svc.uuid):
+                return svc
+        raise _error('ServiceNotFound', 404,
+                     'Service %s could not be found.' % service_id)
+
+    def update_service(self, ctx, service_id, status=None,
+                       disabled_reason=None, forced_down=None):
+        self.calls.append(('update_service', service_id, status,
+                           disabled_reason, forced_down))
+        svc = self.get_service(ctx, service_id)
+        if status is not None:
+            svc.disabled = status == 'disabled'
+            svc.disabled_reason = (disabled_reason
+                                   if status == 'disabled' else None)
+        if forced_down is not None:
+            svc.forced_down = bool(forced_down)
+        return svc
 
     def delete_server(self, ctx, uuid):
         self.calls.append(('delete_server', uuid))
@@ -178,9 +224,21 @@ class FakeComputeAPI(object):
                          % (migration_id, uuid))
         return mig
 
+    def _check_state(self, inst, method, attr_name, allowed):
+        value = getattr(inst, attr_name)
+        if value not in allowed:
+            exc = _error('InstanceInvalidState', 409,
+                         "Cannot '%s' instance %s while it is in %s %s"
+                         % (method, inst.uuid, attr_name, value))
+            exc.kwargs = {'attr': attr_name, 'state': value,
+                          'method': method, 'instance_uuid': inst.uuid}
+            raise exc
+
     def live_migrate_force_complete(self, ctx, uuid, migration_id):
         self.calls.append(('force_complete', uuid, migration_id))
-        self.get_server(ctx, uuid)
+        inst = self.get_server(ctx, uuid)
+        self._check_state(inst, 'force_complete', 'task_state',
+                          ('migrating',))
         mig = self._migration(uuid, migration_id)
         if mig.status != 'running':
             raise _error('InvalidMigrationState', 400,
@@ -188,11 +246,15 @@ class FakeComputeAPI(object):
                          'force complete while the migration is in this '
                          'state.' % (migration_id, uuid, mig.status))
 
-    def live_migrate_abort(self, ctx, uuid, migration_id):
+    def live_migrate_abort(self, ctx, uuid, migration_id,
+                           allowed_statuses=('queued', 'preparing',
+                                             'running')):
         self.calls.append(('abort', uuid, migration_id))
-        self.get_server(ctx, uuid)
+        inst = self.get_server(ctx, uuid)
+        self._check_state(inst, 'abort live migration', 'task_state',
+                          ('migrating',))
         mig = self._migration(uuid, migration_id)
-        if mig.status not in ('queued', 'preparing', 'running'):
+        if mig.status not in allowed_statuses:
             raise _error('InvalidMigrationState', 400,
                          'Migration %s state of instance %s is %s. Cannot '
                          'abort live migration while the migration is in '

@@ -105,7 +105,9 @@ def load_operations():
     ops = []
     for path, item in sorted(document['paths'].items()):
         for method, op in sorted(item.items()):
-            ops.append(Operation(document, path, method, op))
+            # Several actions on one URL: one operation each.
+            for sub in op.get('x-openstack-actions', [op]):
+                ops.append(Operation(document, path, method, sub))
     return ops
 
 

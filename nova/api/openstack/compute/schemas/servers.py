@@ -117,3 +117,19 @@ create_v274['properties']['server']['properties']['host'] = \
     validation.hostname
 create_v274['properties']['server']['properties']['hypervisor_hostname'] = \
     validation.hostname
+
+
+def _null_action(name):
+    """An action whose value Nova ignores (``{"pause": null}``, ``{}``)."""
+    return {
+        'type': 'object',
+        'properties': {name: {}},
+        'required': [name],
+        'additionalProperties': False,
+    }
+
+
+pause = _null_action('pause')
+unpause = _null_action('unpause')
+suspend = _null_action('suspend')
+resume = _null_action('resume')

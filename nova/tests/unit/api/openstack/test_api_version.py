@@ -62,7 +62,7 @@ class APIVersionTestCase(testtools.TestCase):
 
     def test_maximum_claimed(self):
         # Documented in api_version's docstring and doc/source/admin/api.
-        self.assertEqual('2.79', api_version.MAX_VERSION_STRING)
+        self.assertEqual('2.88', api_version.MAX_VERSION_STRING)
 
 
 class MicroversionHTTPTestCase(base.APITestCase):
@@ -89,7 +89,7 @@ class MicroversionHTTPTestCase(base.APITestCase):
         resp = self.request('GET', '/v2.1/flavors', version='2.999')
         self.assertFault(resp, 406, 'computeFault',
                          'Version 2.999 is not supported by the API. '
-                         'Minimum is 2.1 and maximum is 2.79.')
+                         'Minimum is 2.1 and maximum is 2.88.')
 
     def test_malformed_version_400(self):
         resp = self.request('GET', '/v2.1/flavors', version='2.x')
@@ -107,10 +107,13 @@ class VersionsTestCase(base.APITestCase):
     def test_root(self):
         resp = self.request('GET', '/', token=None)
         self.assertEqual(200, resp.status_int)
-        (version,) = resp.json_body_or_none['versions']
+        v20, version = resp.json_body_or_none['versions']
+        self.assertEqual('v2.0', v20['id'])
+        self.assertEqual('SUPPORTED', v20['status'])
+        self.assertEqual('http://localhost/v2/', v20['links'][0]['href'])
         self.assertEqual('v2.1', version['id'])
         self.assertEqual('CURRENT', version['status'])
-        self.assertEqual('2.79', version['version'])
+        self.assertEqual('2.88', version['version'])
         self.assertEqual('2.1', version['min_version'])
         self.assertEqual('http://localhost/v2.1/',
                          version['links'][0]['href'])
@@ -120,7 +123,7 @@ class VersionsTestCase(base.APITestCase):
             resp = self.request('GET', path, token=None)
             self.assertEqual(200, resp.status_int)
             doc = resp.json_body_or_none['version']
-            self.assertEqual('2.79', doc['version'])
+            self.assertEqual('2.88', doc['version'])
             self.assertEqual('2.1', doc['min_version'])
             self.assertIn('media-types', doc)
 
@@ -130,7 +133,7 @@ class VersionsTestCase(base.APITestCase):
         resp = self.request('GET', '/', token=None)
         self.assertEqual(
             'http://api.example.org:8774/v2.1/',
-            resp.json_body_or_none['versions'][0]['links'][0]['href'])
+            resp.json_body_or_none['versions'][1]['links'][0]['href'])
 
     def test_unknown_path_404(self):
         resp = self.request('GET', '/nope')

@@ -153,11 +153,11 @@ class ProblemsTestCase(testtools.TestCase):
 
     def test_effective_version(self):
         self.assertEqual('2.1', str(fuzz.effective_version(None)))
-        self.assertEqual('2.79', str(fuzz.effective_version(
+        self.assertEqual('2.88', str(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute latest'))))
         self.assertEqual('2.25', str(fuzz.effective_version(
             ('X-OpenStack-Nova-API-Version', '2.25'))))
         self.assertIsNone(fuzz.effective_version(
-            ('OpenStack-API-Version', 'compute 2.80')))
+            ('OpenStack-API-Version', 'compute 2.89')))
         self.assertIsNone(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute x')))

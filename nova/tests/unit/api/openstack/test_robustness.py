@@ -73,10 +73,12 @@ class FiveHundredsTestCase(WorldTestCase):
         for method, path, body in (
                 ('GET', base, None), ('DELETE', base, None),
                 ('POST', base + '/action', {'force_complete': None})):
-            for version in ('2.24', '2.79'):
+            # Nova: 400 for an unknown migration on force_complete.
+            code = 400 if method == 'POST' else 404
+            for version in ('2.24', '2.88'):
                 status, answer = self.call(method, path, body,
                                            version=version)
-                self.assertFault(404, status, answer, 'not found')
+                self.assertFault(code, status, answer, 'not found')
 
     def test_negative_migration_id(self):
         status, body = self.call('GET', '/v2.1/servers/%s/migrations/-%s'

@@ -110,9 +110,10 @@ class ServerMigrationsTestCase(base.APITestCase):
                          'Cannot force complete while the migration is in '
                          'this state.' % (self.mig.id, self.inst.uuid))
 
-    def test_force_complete_unknown_migration_404(self):
+    def test_force_complete_unknown_migration_400(self):
+        # Nova: an unknown migration of a migrating server is a 400 here.
         resp = self.force(mid=42)
-        self.assertFault(resp, 404, 'itemNotFound',
+        self.assertFault(resp, 400, 'badRequest',
                          'Migration 42 not found for instance')
 
     # -- abort --------------------------------------------------------------
@@ -136,7 +137,27 @@ class ServerMigrationsTestCase(base.APITestCase):
                 'Migration %s state of instance %s is %s. Cannot abort live '
                 'migration while the migration is in this state.'
                 % (self.mig.id, self.inst.uuid, status))
-        self.assertEqual([], self.compute.calls)
+
+    def test_abort_finished_or_unknown_not_migrating_409(self):
+        # Nova checks the server first: not migrating is a 409 whatever
+        # the migration, below 2.65 as from it.
+        self.mig.status = 'completed'
+        self.inst.task_state = None
+        for version in ('2.24', '2.64', '2.65'):
+            for mid in (self.mig.id, 4242):
+                resp = self.abort(version=version, mid=mid)
+                self.assertFault(resp, 409, 'conflictingRequest',
+                                 "Cannot 'abort live migration' instance")
+
+    def test_migration_user_and_project_from_2_80(self):
+        self.mig.user_id = 'u1'
+        self.mig.project_id = 'p1'
+        mig = self.request('GET', self.base, version='2.79'
+                           ).json_body_or_none['migrations'][0]
+        self.assertNotIn('user_id', mig)
+        mig = self.request('GET', self.base, version='2.80'
+                           ).json_body_or_none['migrations'][0]
+        self.assertEqual(('u1', 'p1'), (mig['user_id'], mig['project_id']))
 
     def test_abort_queued_from_2_65(self):
         for status in ('queued', 'preparing'):
