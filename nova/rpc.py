@@ -70,7 +70,21 @@ def cleanup():
         transports = list(_TRANSPORTS.values())
         _TRANSPORTS.clear()
     for transport in transports:
-        transport.cleanup()
+        cleanup_transport(transport)
+
+
+def cleanup_transport(transport, deadline=10.0):
+    """``transport.cleanup()``, bounded.
+
+    With the broker down, a call's reply queue may still be connecting
+    (see ``call_with_deadline``) and holds the lock cleanup waits for: a
+    stopping service would hang. After ``deadline`` it stops waiting.
+    """
+    try:
+        call_with_deadline(transport.cleanup, deadline, what='cleanup')
+    except messaging.MessagingTimeout:
+        LOG.warning('Message bus transport not closed within %.0f s (the '
+                    'broker does not answer); leaving it', deadline)
 
 
 class RequestContextSerializer(messaging.NoOpSerializer):

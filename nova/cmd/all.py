@@ -322,7 +322,8 @@ class AllInOne(object):
         if self.hypervisors is not None:
             self.hypervisors.clock.stop()
         if self.transport is not None:
-            self.transport.cleanup()
+            from nova import rpc
+            rpc.cleanup_transport(self.transport)
             self.transport = None
         if self.db is not None:
             self.db.dispose()
