@@ -48,8 +48,20 @@ WINDOW_S = 4.0
 # A migration "converges" when the link outruns the dirty rate by this
 # factor; below it the remainder shrinks too slowly to call an end.
 CONVERGE_MARGIN = 1.05
-# Auto-converge throttles up to this (QEMU's default maximum).
+# Auto-converge throttles up to this (QEMU's default maximum), in steps
+# of THROTTLE_STEP (QEMU's default increment).
 MAX_THROTTLE = 99
+THROTTLE_STEP = 10
+# Until QEMU has measured the guest's dirty rate (it does at the end of the
+# first pass), the estimate assumes the guest dirties this fraction of
+# what the link carries. Calibrated on the lab (doc/source/admin/
+# live-migration-progress.rst), where it is also said what that is worth.
+FIRST_PASS_DIRTY_RATIO = 0.5
+# QEMU's own limit when none was set (libvirt leaves QEMU's default).
+DEFAULT_DOWNTIME_MS = 300
+# Replaying passes stops there: no end in sight.
+MAX_PASSES = 500
+HORIZON_S = 86400.0
 
 MiB = 1024 * 1024
 
@@ -217,21 +229,46 @@ def _pass_began(points):
     return began
 
 
-def _precopy_eta(remaining, link, dirty, downtime_ms, in_pass_s=0.0):
-    """Seconds until pre-copy can stop the guest, None if it cannot.
+def _replay_passes(remaining, pending, link, dirty, throttle, throttling,
+                   downtime_ms, cap):
+    """Seconds until QEMU can stop the guest, replaying its passes forward
+    with the measured rates; None when it never gets there.
 
-    QEMU only counts what the guest dirtied at the start of each pass, so
-    the remainder it reports leaves out what was dirtied since the pass
-    began (``in_pass_s`` seconds ago). From there the remainder shrinks at
-    (link - dirty) until it fits in the allowed downtime; then QEMU stops
-    the guest and sends it.
+    ``remaining``: what the current pass still has to send; ``pending``:
+    what the guest dirtied since the pass began (QEMU only counts it at the
+    next bitmap sync). Each later pass sends what the one before left
+    while the guest dirties at its rate, at most ``cap`` bytes. It ends
+    when what a sync finds fits in the allowed downtime. With auto-converge
+    at work (``throttling``), the throttle rises by THROTTLE_STEP every
+    second pass in which the guest dirtied more than half of what was sent,
+    as QEMU does, and the guest's dirty rate falls with the CPU it gets.
     """
-    if link <= 0 or link < dirty * CONVERGE_MARGIN:
+    if link <= 0:
         return None
-    pending = remaining + dirty * in_pass_s
-    final = link * downtime_ms / 1000.0
-    return max(pending - final, 0.0) / (link - dirty) + (
-        min(pending, final) / link)
+    fits = link * (downtime_ms or DEFAULT_DOWNTIME_MS) / 1000.0
+    share = 1.0 - throttle / 100.0
+    own = dirty / share if share > 0 else dirty
+    t = remaining / link
+    found = min(pending + dirty * t, cap)
+    high = 0
+    for _n in range(MAX_PASSES):
+        if found <= fits:
+            return t + found / link
+        pass_s = found / link
+        rate = own * (1.0 - throttle / 100.0)
+        following = min(rate * pass_s, cap)
+        if throttling and rate * pass_s > 0.5 * found:
+            high += 1
+            if high >= 2:
+                throttle, high = min(throttle + THROTTLE_STEP,
+                                     MAX_THROTTLE), 0
+        elif following * CONVERGE_MARGIN >= found:
+            return None
+        t += pass_s
+        if t > HORIZON_S:
+            return None
+        found = following
+    return None
 
 
 def _would_finish(remaining, link, dirty, throttle, downtime_ms, events):
@@ -289,11 +326,10 @@ def assess(points, events=(), window_s=WINDOW_S):
     window = _recent(points, window_s)
     same_phase = [p for p in window if p.phase == last.phase] or [last]
     link = _link_rate(points, same_phase)
-    dirty = _median([p.dirty_bps for p in same_phase]) if (
-        last.phase == PRE_COPY) else 0.0
-    # A throttle step changes the dirty rate at once: the latest counts.
-    if last.phase == PRE_COPY and last.throttle and last.dirty_bps > 0:
-        dirty = last.dirty_bps
+    # QEMU measures the dirty rate once a pass: the latest pass's counts.
+    dirty = 0.0
+    if last.phase == PRE_COPY:
+        dirty = last.dirty_bps or _median([p.dirty_bps for p in same_phase])
     remaining = last.memory_remaining or last.data_remaining
     base = dict(phase=last.phase, elapsed=last.elapsed,
                 progress=_progress(last), remaining=remaining,
@@ -311,22 +347,32 @@ def assess(points, events=(), window_s=WINDOW_S):
             verdict=PAUSED_FOR_COMPLETION, eta_s=eta,
             why=('the guest is paused so that nothing is dirtied; %d MiB '
                  'left at %s' % (remaining // MiB, _fmt_rate(link))), **base)
-    if last.iteration <= 1 and last.memory_remaining and (
-            dirty == 0 or len(window) < 2):
-        # First pass, nothing dirtied measured yet: the bulk copy.
-        eta = remaining / link if link > 0 else None
+    in_pass_s = last.elapsed - _pass_began(points)
+    total = max(last.memory_total, remaining)
+    throttling = last.throttle > 0
+    if last.iteration <= 1 and not dirty:
+        # First pass: QEMU has not measured the dirty rate yet.
+        assumed = FIRST_PASS_DIRTY_RATIO * link
+        eta = _replay_passes(remaining, assumed * in_pass_s, link, assumed,
+                             0, False, last.downtime_ms, total)
         return Assessment(
             verdict=STARTING if eta is None else CONVERGING, eta_s=eta,
-            why='first pass: copying all memory at %s' % _fmt_rate(link),
-            **base)
-    eta = _precopy_eta(remaining, link, dirty, last.downtime_ms,
-                       last.elapsed - _pass_began(points))
+            why=('first pass: copying all memory at %s; the dirty rate is '
+                 'not measured yet (assumed %d%% of the link)'
+                 % (_fmt_rate(link), 100 * FIRST_PASS_DIRTY_RATIO)), **base)
+    eta = _replay_passes(remaining, dirty * in_pass_s, link, dirty,
+                         last.throttle, throttling, last.downtime_ms, total)
     if eta is not None:
-        return Assessment(
-            verdict=CONVERGING, eta_s=eta,
-            why=('the link (%s) outruns the dirty rate (%s); %d MiB left'
-                 % (_fmt_rate(link), _fmt_rate(dirty), remaining // MiB)),
-            **base)
+        if throttling and link < dirty * CONVERGE_MARGIN:
+            why = ('auto-converge throttles the guest (now %d%%, raised '
+                   'every second pass): its dirty rate (%s) falls under the '
+                   'link (%s); %d MiB left' % (
+                       last.throttle, _fmt_rate(dirty), _fmt_rate(link),
+                       remaining // MiB))
+        else:
+            why = ('the link (%s) outruns the dirty rate (%s); %d MiB left'
+                   % (_fmt_rate(link), _fmt_rate(dirty), remaining // MiB))
+        return Assessment(verdict=CONVERGING, eta_s=eta, why=why, **base)
     if link <= 0:
         return Assessment(verdict=STARTING, why='no transfer rate yet',
                           **base)
