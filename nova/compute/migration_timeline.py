@@ -11,6 +11,9 @@ and the ``/os-migration-progress`` API resource.
 when, and if not, why not and what would finish it. It is pure: no clock,
 no database; the numbers it returns come only from the timeline.
 
+``Recorder`` is what the monitor calls: ``sample()`` every poll,
+``decision()`` for each action with its reason, ``flush()`` at the end.
+
 ``bounded(points, limit, head)`` is the retention rule of the saved
 timeline: the first ``head`` points stay as they are, the older ones after
 them are thinned, so a migration that runs for hours still keeps its start,
@@ -20,6 +23,10 @@ its recent past and the shape in between in ``limit`` rows.
 import dataclasses
 import statistics
 from typing import List, Optional, Sequence
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
 
 PRE_COPY = 'pre-copy'
 POST_COPY = 'post-copy'
@@ -383,6 +390,67 @@ def assess(points, events=(), window_s=WINDOW_S):
         would_finish=_would_finish(remaining, link, dirty, last.throttle,
                                    last.downtime_ms, events),
         **base)
+
+
+# -- what the monitor calls -----------------------------------------------------------
+
+class Recorder(object):
+    """The monitor's side: every poll's sample in memory, saved in batches.
+
+    ``sample()`` at every poll keeps the point (the ETA wants them all: a
+    migration of a few seconds has only one or two saves) and hands the
+    new ones to ``migration.add_timeline_points`` once ``interval`` seconds
+    passed since the last save; ``decision()`` saves at once. A failed save
+    is logged and retried with the next batch: the monitor never stops for
+    the record. ``migration`` is anything with the two methods (the
+    Migration object), ``None`` to keep everything in memory only.
+    """
+
+    def __init__(self, migration, interval):
+        self.migration = migration
+        self.interval = interval
+        self.points = []
+        self.events = []
+        self._unsaved = []
+        self._saved_at = None
+
+    def sample(self, elapsed, info, phase=PRE_COPY, downtime_ms=0):
+        point = point_from_job_info(elapsed, info, phase, downtime_ms)
+        self.points.append(point)
+        self._unsaved.append(point)
+        if self._saved_at is None or elapsed - self._saved_at >= \
+                self.interval:
+            self.flush(elapsed)
+        return point
+
+    def decision(self, elapsed, action, reason=''):
+        event = TimelineEvent(round(float(elapsed), 3), action, reason or '')
+        self.events.append(event)
+        if self.migration is not None:
+            try:
+                self.migration.add_timeline_event(event)
+            except Exception as exc:
+                LOG.warning('Could not save the decision %s: %s', action,
+                            exc)
+        return event
+
+    def flush(self, elapsed=None):
+        """Save the points not saved yet (also at the end of the job)."""
+        if elapsed is not None:
+            self._saved_at = elapsed
+        if self.migration is None or not self._unsaved:
+            return
+        try:
+            self.migration.add_timeline_points(self._unsaved)
+        except Exception as exc:
+            LOG.warning('Could not save %d timeline point(s): %s',
+                        len(self._unsaved), exc)
+            return
+        self._unsaved = []
+
+    def assess(self):
+        """The verdict and ETA from every sample taken so far."""
+        return assess(self.points, self.events)
 
 
 # -- calibration -------------------------------------------------------------------

@@ -279,3 +279,57 @@ class FaultTestCase(testtools.TestCase):
         self.assertIn('no decision recorded',
                       mtl.fault_message(4, 'lab-b', []))
         self.assertEqual(255, len(mtl.fault_message(4, 'b', [], 'x' * 400)))
+
+
+class RecorderTestCase(testtools.TestCase):
+
+    def info(self, remaining):
+        return types.SimpleNamespace(
+            memory_iteration=1, memory_remaining=remaining,
+            memory_total=100, data_remaining=remaining, memory_dirty_rate=0,
+            memory_page_size=4096, memory_bps=10,
+            auto_converge_throttle=0)
+
+    def test_keeps_every_sample_saves_at_the_interval(self):
+        saved = types.SimpleNamespace(points=[], events=[])
+        migration = types.SimpleNamespace(
+            add_timeline_points=lambda pts: saved.points.append(list(pts)),
+            add_timeline_event=saved.events.append)
+        recorder = mtl.Recorder(migration, interval=5.0)
+        for i in range(12):
+            recorder.sample(0.5 * i, self.info(100 - i), mtl.PRE_COPY, 50)
+        recorder.decision(5.5, 'postcopy', 'stuck')
+        self.assertEqual(12, len(recorder.points))
+        # Saved at 0 s (the first) and 5 s (the next ten); one left.
+        self.assertEqual([1, 10], [len(batch) for batch in saved.points])
+        recorder.flush()
+        self.assertEqual([1, 10, 1], [len(b) for b in saved.points])
+        self.assertEqual(['postcopy'], [e.action for e in saved.events])
+        self.assertEqual(mtl.CONVERGING, recorder.assess().verdict)
+        self.assertEqual('stuck', recorder.assess().last_action.reason)
+
+    def test_a_failed_save_is_retried_and_never_raises(self):
+        calls = []
+
+        def add(points):
+            calls.append(len(points))
+            if len(calls) == 1:
+                raise RuntimeError('database gone')
+
+        def add_event(event):
+            raise RuntimeError('database gone')
+        migration = types.SimpleNamespace(add_timeline_points=add,
+                                          add_timeline_event=add_event)
+        recorder = mtl.Recorder(migration, interval=1.0)
+        recorder.sample(0.0, self.info(100))
+        recorder.sample(0.5, self.info(90))
+        recorder.sample(1.0, self.info(80))
+        recorder.decision(1.0, 'pause', 'asked')
+        self.assertEqual([1, 3], calls)
+        self.assertEqual(1, len(recorder.events))
+
+    def test_without_a_migration(self):
+        recorder = mtl.Recorder(None, interval=1.0)
+        recorder.sample(0.0, self.info(100))
+        recorder.flush()
+        self.assertEqual(1, len(recorder.points))
