@@ -299,14 +299,15 @@ class API(object):
         return instance_obj.Instance.from_db(self.db, row)
 
     def delete_server(self, ctx, uuid):
-        """InstanceNotFound (404); InstanceInvalidState (409) while the
-        server is migrating.
+        """InstanceNotFound (404); InstanceInvalidState (409) when another
+        request changed the server meanwhile.
+
+        A live-migrating server is deleted as Nova does it: the source
+        compute aborts the migration first (the monitor gives the delete the
+        abort's rank), waits for it to end, then deletes the guest where it
+        is (on the destination if it had to finish in post-copy).
         """
         inst = self._get_instance(ctx, uuid)
-        if inst.task_state == states.MIGRATING:
-            raise exception.InstanceInvalidState(
-                method='delete', instance_uuid=uuid, attr='task_state',
-                state=inst.task_state)
         host_up = False
         if inst.host:
             host_up = any(s.host == inst.host and s.state == 'up'
@@ -321,7 +322,8 @@ class API(object):
                 self.db, uuid, {'task_state': states.DELETING},
                 expected={'task_state': [None, states.SPAWNING,
                                          states.SCHEDULING,
-                                         states.DELETING]}):
+                                         states.DELETING,
+                                         states.MIGRATING]}):
             current = instance_obj.Instance.get_by_uuid(self.db, uuid)
             raise exception.InstanceInvalidState(
                 method='delete', instance_uuid=uuid, attr='task_state',

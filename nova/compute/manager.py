@@ -30,14 +30,16 @@ from nova.objects import instance as instance_obj
 from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import migration as migration_obj
 from nova import utils
-from nova.virt.libvirt import config as libvirt_config
-from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt import image as virt_image
 
 LOG = logging.getLogger(__name__)
 
 # How long an operator request waits for a migration that is just being
 # handed to the driver (between the 'running' claim and the monitor loop).
 MONITOR_HANDOVER_WAIT = 10.0
+# How long a delete waits for the live migration it aborted to end (a
+# migration in post-copy cannot be aborted and must finish first).
+DELETE_MIGRATION_WAIT = 600.0
 # How long a restarted source waits for the destination's answer to "is
 # the guest there?" before trying again at the next report.
 SETTLE_RPC_TIMEOUT = 10
@@ -81,10 +83,26 @@ def settle_decision(status, on_source, on_dest, source_job_running=False):
     return migration_obj.ERROR, SOURCE
 
 
+GUEST_MISSING = ('The hypervisor of %s has no guest for this server (found '
+                 'when the compute service started); delete the server')
+_SETTLED_VM_STATES = (states.ACTIVE, states.PAUSED, states.SUSPENDED_VM,
+                      states.STOPPED)
+
+
+def guest_missing(vm_state, task_state, on_hypervisor, migrating):
+    """Whether a server of this host is to be recorded as lost at start.
+
+    Only a server at rest (no task, no migration in progress: those are
+    settled by their own steps) whose guest the hypervisor does not have.
+    """
+    return (not on_hypervisor and not migrating and task_state is None and
+            vm_state in _SETTLED_VM_STATES)
+
+
 def boot_image(image):
-    return libvirt_config.BootImage(kernel=image['kernel'],
-                                    initrd=image['initrd'],
-                                    cmdline=image['cmdline'] or '')
+    return virt_image.BootImage(kernel=image['kernel'],
+                                initrd=image['initrd'],
+                                cmdline=image['cmdline'] or '')
 
 
 def domain_name(instance_uuid):
@@ -152,6 +170,7 @@ class ComputeManager(object):
         self.settle_interrupted_migrations(ctxt)
         self._clear_stale_task_states()
         self._settle_interrupted_builds()
+        self._reconcile_guests()
 
     def cleanup_host(self):
         """The service stops: migrations still queued here are cancelled
@@ -178,9 +197,9 @@ class ComputeManager(object):
         return False
 
     def periodic_tasks(self, ctxt):
-        """Heartbeat, resources and any migration still to settle."""
-        if self.service_id is not None:
-            db_api.service_heartbeat(self.db, self.service_id)
+        """Resources and any migration still to settle (the service beats:
+        ``ComputeService.report_state``, once the bus answered).
+        """
         try:
             self.update_available_resource(ctxt)
         except Exception as exc:
@@ -250,8 +269,7 @@ class ComputeManager(object):
                 'instance_uuid': inst.uuid,
                 'status': list(migration_obj.IN_PROGRESS)})
             if not live:
-                LOG.info('Instance %s: clearing stale task_state migrating',
-                         inst.uuid)
+                LOG.info('Clearing stale task_state migrating', instance=inst)
                 db_api.instance_update(self.db, inst.uuid,
                                        {'task_state': None},
                                        expected={'task_state':
@@ -269,9 +287,40 @@ class ComputeManager(object):
                           'power_state': power,
                           'fault_message': 'Build interrupted by a restart '
                                            'of the compute service.'}
-            LOG.info('Instance %s: build interrupted, now %s', inst.uuid,
-                     values['vm_state'])
+            LOG.info('Build interrupted, now %s', values['vm_state'],
+                     instance=inst)
             db_api.instance_update(self.db, inst.uuid, values)
+
+    def _reconcile_guests(self):
+        """Servers the database places here whose guest the hypervisor does
+        not have go to ERROR with a fault (Nova only logs them); guests the
+        database does not know are logged and left alone.
+        """
+        try:
+            present = set(self.driver.list_instance_uuids())
+        except Exception as exc:
+            LOG.warning('Cannot list the guests of %s, nothing reconciled: '
+                        '%s', self.host, exc)
+            return
+        known = instance_obj.Instance.get_all(self.db, {'host': self.host})
+        moving = {m.instance_uuid for m in migration_obj.Migration.get_all(
+            self.db, {'status': list(migration_obj.IN_PROGRESS)})}
+        for inst in known:
+            if not guest_missing(inst.vm_state, inst.task_state,
+                                 inst.uuid in present, inst.uuid in moving):
+                continue
+            fault = (GUEST_MISSING % self.host)[:255]
+            if db_api.instance_update(
+                    self.db, inst.uuid,
+                    {'vm_state': states.ERROR, 'task_state': None,
+                     'power_state': states.NOSTATE, 'fault_message': fault},
+                    expected={'vm_state': inst.vm_state, 'task_state': None,
+                              'host': self.host}):
+                LOG.warning('(%s) %s; now ERROR', inst.vm_state, fault,
+                            instance=inst)
+        for uuid in sorted(present - {inst.uuid for inst in known}):
+            LOG.warning('Guest %s runs on %s but no server of this host has '
+                        'that uuid; left alone', uuid, self.host)
 
     def settle_interrupted_migrations(self, ctxt):
         """Record where the guests of unfinished migrations really run."""
@@ -301,28 +350,15 @@ class ComputeManager(object):
             return None
 
     def _source_job_running(self, instance):
-        """True when libvirt still runs a migration job for the guest here
-        (a pre-copy job is cancelled: nobody watches it any more).
+        """True when the hypervisor still runs a migration job for the guest
+        here (a pre-copy job is cancelled: nobody watches it any more).
         """
-        host = getattr(self.driver, 'host', None)
-        guest = host.find_guest(instance.uuid) if host is not None else None
-        if guest is None:
-            return False
         try:
-            info = guest.get_job_info()
-        except Exception:
+            return self.driver.cancel_unmonitored_migration(instance)
+        except Exception as exc:
+            LOG.warning('Cannot tell whether a migration job is left: %s',
+                        exc, instance=instance)
             return False
-        if info.type not in (libvirt_guest.JOB_BOUNDED,
-                             libvirt_guest.JOB_UNBOUNDED):
-            return False
-        if guest.get_power_state() == states.RUNNING:
-            LOG.warning('Instance %s: cancelling the unwatched migration job '
-                        'left by the previous run', instance.uuid)
-            try:
-                guest.abort_job()
-            except Exception as exc:
-                LOG.warning('Could not cancel it: %s', exc)
-        return True
 
     def _settle_one(self, ctxt, migration_id):
         mig = migration_obj.Migration.get_by_id(self.db, migration_id)
@@ -376,7 +412,7 @@ class ComputeManager(object):
             view.name = domain_name(inst.uuid)
             self.driver.spawn(ctxt, view, boot_image(image))
         except Exception as exc:
-            LOG.exception('Instance %s: build failed', instance_uuid)
+            LOG.exception('Build failed', instance_uuid=instance_uuid)
             inst.vm_state = states.ERROR
             inst.task_state = None
             inst.fault_message = 'Build of instance %s failed: %s' % (
@@ -389,7 +425,7 @@ class ComputeManager(object):
         inst.task_state = None
         inst.launched_at = db_api.utcnow()
         inst.save()
-        LOG.info('Instance %s: active on %s', instance_uuid, self.host)
+        LOG.info('Active on %s', self.host, instance_uuid=instance_uuid)
         self._update_resources_quietly()
 
     def _update_resources_quietly(self):
@@ -402,26 +438,75 @@ class ComputeManager(object):
         try:
             return self.driver.get_power_state(inst)
         except Exception:
-            LOG.exception('Instance %s: cannot read its power state',
-                          inst.uuid)
+            LOG.exception('Cannot read its power state', instance=inst)
             return states.NOSTATE
 
     def terminate_instance(self, ctxt, instance_uuid):
+        if not self._end_migrations_for_delete(ctxt, instance_uuid):
+            return
         try:
             inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
         except exception.InstanceNotFound:
             return
+        if inst.host and inst.host != self.host:
+            # The migration had to finish (post-copy): the guest is there.
+            LOG.info('Deleting on %s, where the migration left the guest',
+                     inst.host, instance=inst)
+            self.compute_rpcapi.terminate_instance(ctxt, inst.host,
+                                                   instance_uuid)
+            return
         try:
             self.driver.destroy(ctxt, inst)
         except Exception as exc:
-            LOG.exception('Instance %s: destroy failed', instance_uuid)
+            LOG.exception('Destroy failed', instance_uuid=instance_uuid)
             db_api.instance_update(self.db, instance_uuid, {
                 'vm_state': states.ERROR, 'task_state': None,
                 'fault_message': 'Delete failed: %s' % exc})
             return
         db_api.instance_destroy(self.db, instance_uuid)
-        LOG.info('Instance %s: deleted from %s', instance_uuid, self.host)
+        LOG.info('Deleted from %s', self.host, instance_uuid=instance_uuid)
         self._update_resources_quietly()
+
+    def _end_migrations_for_delete(self, ctxt, instance_uuid):
+        """Abort this host's live migrations of a server being deleted and
+        wait for them to end; False when one did not end in time (the
+        server then goes to ERROR with a fault, nothing is destroyed).
+        """
+        with self._lock:
+            jobs = [job for job in self._jobs.values()
+                    if job.instance_uuid == instance_uuid]
+        for job in jobs:
+            LOG.info('Aborting live migration %s: the server is being '
+                     'deleted', job.migration_id, instance_uuid=instance_uuid)
+            mig = migration_obj.Migration.get_by_id(self.db, job.migration_id)
+            cancelled = (mig.status in (migration_obj.QUEUED,
+                                        migration_obj.PREPARING) and
+                         db_api.migration_update(
+                             self.db, mig.id,
+                             {'status': migration_obj.CANCELLED},
+                             expected={'status': mig.status}))
+            if cancelled and mig.status == migration_obj.QUEUED:
+                continue    # it never touches the hypervisor now
+            if not cancelled:
+                self._to_monitor(instance_uuid, job.migration_id,
+                                 self._abort_for_delete, 'abort for a delete')
+            deadline = time.monotonic() + DELETE_MIGRATION_WAIT
+            while not job.done and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not job.done:
+                LOG.error('Live migration %s did not end within %d s of the '
+                          'delete; the server is left in ERROR',
+                          job.migration_id, DELETE_MIGRATION_WAIT,
+                          instance_uuid=instance_uuid)
+                db_api.instance_update(self.db, instance_uuid, {
+                    'vm_state': states.ERROR, 'task_state': None,
+                    'fault_message': 'Delete failed: live migration %s did '
+                                     'not end' % job.migration_id})
+                return False
+        return True
+
+    def _abort_for_delete(self, instance):
+        self.driver.live_migration_abort(instance, for_delete=True)
 
     def get_instance_power_state(self, ctxt, instance_uuid):
         view = instance_obj.Instance(uuid=instance_uuid)
@@ -444,7 +529,7 @@ class ComputeManager(object):
         try:
             getattr(self.driver, driver_method)(ctxt, inst)
         except Exception as exc:
-            LOG.exception('Instance %s: %s failed', instance_uuid, what)
+            LOG.exception('%s failed', what, instance_uuid=instance_uuid)
             inst.task_state = None
             inst.fault_message = '%s of instance %s failed: %s' % (
                 what.capitalize(), instance_uuid, exc)
@@ -455,8 +540,7 @@ class ComputeManager(object):
         inst.task_state = None
         inst.power_state = self._power_state(inst)
         inst.save()
-        LOG.info('Instance %s: %s done on %s', instance_uuid, what,
-                 self.host)
+        LOG.info('%s done on %s', what, self.host, instance_uuid=instance_uuid)
 
     def pause_instance(self, ctxt, instance_uuid):
         self._power_action(ctxt, instance_uuid, 'pause', 'pause',
@@ -542,8 +626,8 @@ class ComputeManager(object):
                 ctxt, job.dest, inst.uuid, mig.id, block_migration,
                 timeout=self._rpc_timeout)
         except Exception as exc:
-            LOG.error('Instance %s: pre_live_migration on %s failed: %s',
-                      inst.uuid, job.dest, exc)
+            LOG.error('Pre_live_migration on %s failed: %s', job.dest, exc,
+                      instance=inst)
             self._rollback_live_migration(
                 ctxt, inst, job.dest,
                 migrate_data_obj.LibvirtLiveMigrateData(migration=mig),
@@ -569,8 +653,8 @@ class ComputeManager(object):
                 self._rollback_live_migration,
                 block_migration=block_migration, migrate_data=data)
         except Exception:
-            LOG.exception('Instance %s: live migration to %s broke',
-                          inst.uuid, job.dest)
+            LOG.exception('Live migration to %s broke', job.dest,
+                          instance=inst)
             self._unsettled.add(mig.id)
             self._settle_or_error(ctxt, mig.id)
             return None
@@ -602,8 +686,8 @@ class ComputeManager(object):
                 ctxt, dest, instance.uuid, mig.id, wire,
                 timeout=self._rpc_timeout)
         except Exception as exc:
-            LOG.error('Instance %s: post_live_migration_at_destination on %s '
-                      'failed: %s', instance.uuid, dest, exc)
+            LOG.error('Post_live_migration_at_destination on %s failed: %s',
+                      dest, exc, instance=instance)
             power = None
             final = migration_obj.ERROR
             instance.fault_message = self._migration_fault(
@@ -613,12 +697,11 @@ class ComputeManager(object):
         instance.node = mig.dest_node
         if power is not None:
             instance.power_state = power
-        instance.task_state = None
+        instance.task_state = self._task_state_after_migration(instance)
         instance.save()
         mig.status = final
         mig.save()
-        LOG.info('Instance %s: live migration to %s %s', instance.uuid, dest,
-                 final)
+        LOG.info('Live migration to %s %s', dest, final, instance=instance)
 
     def _rollback_live_migration(self, ctxt, instance, dest, migrate_data,
                                  migration_status=migration_obj.ERROR):
@@ -630,7 +713,7 @@ class ComputeManager(object):
         """
         mig = migrate_data.migration
         split = getattr(migrate_data, 'postcopy_unrecovered', False)
-        instance.task_state = None
+        instance.task_state = self._task_state_after_migration(instance)
         instance.power_state = self._power_state(instance)
         if split:
             instance.vm_state = states.ERROR
@@ -641,13 +724,23 @@ class ComputeManager(object):
         mig.status = migration_status
         mig.save()
         if split:
-            LOG.error('Instance %s: post-copy live migration to %s %s; the '
-                      'guest is split between %s and %s and needs an '
-                      'operator (see the driver\'s log line)', instance.uuid,
-                      dest, migration_status, self.host, dest)
+            LOG.error('Post-copy live migration to %s %s; the guest is split '
+                      'between %s and %s and needs an operator (see the '
+                      "driver's log line)", dest, migration_status, self.host,
+                      dest, instance=instance)
             return
-        LOG.info('Instance %s: live migration to %s %s; the guest stays on '
-                 '%s', instance.uuid, dest, migration_status, self.host)
+        LOG.info('Live migration to %s %s; the guest stays on %s', dest,
+                 migration_status, self.host, instance=instance)
+
+    def _task_state_after_migration(self, instance):
+        """None, unless a delete arrived meanwhile (it stays 'deleting')."""
+        try:
+            current = instance_obj.Instance.get_by_uuid(self.db,
+                                                         instance.uuid)
+        except exception.InstanceNotFound:
+            return None
+        return states.DELETING if current.task_state == states.DELETING \
+            else None
 
     @staticmethod
     def _migration_fault(mig, dest, why=None):
@@ -668,8 +761,8 @@ class ComputeManager(object):
             self.compute_rpcapi.rollback_live_migration_at_destination(
                 ctxt, dest, instance.uuid, mig.id)
         except Exception as exc:
-            LOG.warning('Instance %s: could not ask %s to clean up: %s',
-                        instance.uuid, dest, exc)
+            LOG.warning('Could not ask %s to clean up: %s', dest, exc,
+                        instance=instance)
 
     def _to_monitor(self, instance_uuid, migration_id, action, what):
         """Hand an operator request to the driver's monitor loop."""
@@ -683,22 +776,22 @@ class ComputeManager(object):
                 job = self.live_migration_job(migration_id)
                 if (job is None or job.done or
                         time.monotonic() > deadline):
-                    LOG.warning('Instance %s: no live migration to %s',
-                                instance_uuid, what)
+                    LOG.warning('No live migration to %s', what,
+                                instance_uuid=instance_uuid)
                     return False
                 time.sleep(0.05)
 
     def live_migration_force_complete(self, ctxt, instance_uuid,
                                       migration_id):
-        LOG.info('Instance %s: force-complete of migration %s requested',
-                 instance_uuid, migration_id)
+        LOG.info('Force-complete of migration %s requested', migration_id,
+                 instance_uuid=instance_uuid)
         self._to_monitor(instance_uuid, migration_id,
                          self.driver.live_migration_force_complete,
                          'force to complete')
 
     def live_migration_abort(self, ctxt, instance_uuid, migration_id):
-        LOG.info('Instance %s: abort of migration %s requested',
-                 instance_uuid, migration_id)
+        LOG.info('Abort of migration %s requested', migration_id,
+                 instance_uuid=instance_uuid)
         mig = migration_obj.Migration.get_by_id(self.db, migration_id)
         if mig.status in (migration_obj.QUEUED, migration_obj.PREPARING):
             if db_api.migration_update(

@@ -266,7 +266,8 @@ class LabReportTestCase(testtools.TestCase):
         self.assertEqual('completed', run.model.outcome)
         self.assertEqual('postcopy', run.model.first_action)
         self.assertLess(run.model.sent_ratio, 1.5)
-        self.assertLess(run.model.total_s, 10)
+        # The switch waits for its evidence twice in a row (monitor v2).
+        self.assertLess(run.model.total_s, 12)
 
     def test_table_row(self):
         row = labreport.table_row(_run())

@@ -202,13 +202,14 @@ class ServersTestCase(APITestCase):
                                 marker='nope')
         self.assertEqual(400, exc.code)
 
-    def test_delete_while_migrating_conflicts(self):
+    def test_delete_while_migrating_is_accepted(self):
+        # As in Nova: the source compute aborts the migration first.
         uuid = self.server(task_state='migrating')
-        exc = self.assertRaises(exception.InstanceInvalidState,
-                                self.api.delete_server, self.user, uuid)
-        self.assertEqual(409, exc.code)
-        self.assertEqual("Cannot 'delete' instance %s while it is in "
-                         "task_state migrating" % uuid, str(exc))
+        self.api.delete_server(self.user, uuid)
+        self.assertEqual('deleting',
+                         self.api.get_server(self.user, uuid).task_state)
+        self.assertEqual([('terminate_instance', 'lab-a', uuid)],
+                         self.rpc.calls)
 
     def test_delete_casts_to_the_host(self):
         uuid = self.server()

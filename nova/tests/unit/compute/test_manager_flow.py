@@ -182,6 +182,35 @@ class PrecopyTestCase(LiveMigrationFlowTestCase):
             self.ctx, {'instance_uuid': inst.uuid})])
 
 
+class DeleteWhileMigratingTestCase(LiveMigrationFlowTestCase):
+    """Nova accepts the delete of a live-migrating server: the migration is
+    aborted first (the monitor gives a delete the abort's rank)."""
+
+    def test_delete_during_precopy_aborts_then_deletes(self):
+        inst = self.boot_busy()
+        mig = self.api.live_migrate(self.ctx, inst.uuid, host='lab-b')
+        self.wait_running(mig)
+        self.api.delete_server(self.ctx, inst.uuid)
+        self.cloud.wait_for(lambda: not self.api.list_servers(self.ctx))
+        self.assertEqual('cancelled', self.cloud.migration(mig.id)['status'])
+        self.assertEqual([], self.cloud.guest_hosts(inst.uuid))
+
+class DeleteInPostcopyTestCase(LiveMigrationFlowTestCase):
+
+    overrides = {'libvirt': {'live_migration_permit_post_copy': True}}
+
+    def test_delete_in_postcopy_finishes_then_deletes_on_destination(self):
+        inst = self.boot_busy()
+        mig = self.api.live_migrate(self.ctx, inst.uuid, host='lab-b')
+        self.cloud.wait_for_status(mig.id, 'running (post-copy)')
+        self.api.delete_server(self.ctx, inst.uuid)
+        self.cloud.wait_for(lambda: not self.api.list_servers(self.ctx))
+        # The abort was refused (in post-copy the guest already ran on the
+        # destination): the migration completed, then the guest went.
+        self.assertEqual('completed', self.cloud.migration(mig.id)['status'])
+        self.assertEqual([], self.cloud.guest_hosts(inst.uuid))
+
+
 class PostcopyTestCase(LiveMigrationFlowTestCase):
 
     overrides = {'libvirt': {'live_migration_permit_post_copy': True}}
@@ -263,6 +292,24 @@ class ConcurrencyLimitTestCase(LiveMigrationFlowTestCase):
         self.wait_running(mig2)
         self.api.live_migrate_abort(self.ctx, second.uuid, mig2.id)
         self.assertStaysOnSource(second, mig2, 'cancelled')
+
+    def test_delete_while_queued_cancels_it(self):
+        first = self.boot_busy('first')
+        second = self.cloud.boot(name='second')
+        mig1 = self.api.live_migrate(self.ctx, first.uuid, host='lab-b')
+        self.wait_running(mig1)
+        mig2 = self.api.live_migrate(self.ctx, second.uuid, host='lab-b')
+        self.cloud.wait_for(lambda: self.cloud.services[
+            'lab-a'].manager.live_migration_job(mig2.id) is not None)
+        self.api.delete_server(self.ctx, second.uuid)
+        self.cloud.wait_for(lambda: [s.uuid for s in self.api.list_servers(
+            self.ctx)] == [first.uuid])
+        self.assertEqual('cancelled', self.cloud.migration(mig2.id)[
+            'status'])
+        self.assertEqual([], self.cloud.guest_hosts(second.uuid))
+        self.assertEqual('running', self.cloud.migration(mig1.id)['status'])
+        self.api.live_migrate_abort(self.ctx, first.uuid, mig1.id)
+        self.assertStaysOnSource(first, mig1, 'cancelled')
 
     def test_abort_while_queued_never_touches_libvirt(self):
         first = self.boot_busy('first')

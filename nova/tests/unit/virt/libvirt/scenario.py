@@ -52,7 +52,7 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         link_mib_s=100.0, setup_time=0.2, at=(), lib_version=9000000,
         hv_version=7002000, no_job_stats=False, dest='dest', phases=None,
         cpu_bound=True, driver_hook=None, resident_mib=None,
-        per_stream_mib_s=0.0):
+        per_stream_mib_s=0.0, stats_faults=(), iteration_events=True):
     """Migrate one guest.
 
     ``at`` is [(second after the job began, callable(ctx))].
@@ -63,6 +63,8 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
                                      setup_time=setup_time,
                                      per_stream=per_stream_mib_s * MiB))
     hv.no_job_stats = no_job_stats
+    hv.stats_faults = list(stats_faults)
+    hv.iteration_events = iteration_events
     for name in ('src', 'dest'):
         hv.add_host(name)
     dom = hv.define_guest(
@@ -127,3 +129,11 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
                    params=record[4] or {}, hypervisors=hv,
                    domain_uuid=dom.UUIDString(), statuses=statuses,
                    migrate_data=data)
+
+
+def set_link_rate(mib_s):
+    """An ``at`` callable: the running job's link now carries mib_s."""
+    def change(ctx):
+        job = ctx['hv'].migrations[-1][2]
+        job.capacity = job.bandwidth = mib_s * MiB
+    return change

@@ -38,10 +38,11 @@ def abort_at(ctx):
     ctx['driver'].live_migration_abort(ctx['instance'])
 
 
-class MigrationScenarioTestCase(testtools.TestCase):
+class ScenarioBase(testtools.TestCase):
+    """Options, the scenario runner and assertions on where the guest is."""
 
     def setUp(self):
-        super(MigrationScenarioTestCase, self).setUp()
+        super(ScenarioBase, self).setUp()
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.log = self.useFixture(fixtures.FakeLogger(
             level='DEBUG', format='%(levelname)s %(message)s'))
@@ -75,6 +76,9 @@ class MigrationScenarioTestCase(testtools.TestCase):
         return max(s.throttle for s in out.job.samples)
 
     # -- the scenarios of the blueprint -----------------------------------
+
+
+class MigrationScenarioTestCase(ScenarioBase):
 
     def test_idle_guest_completes_in_precopy(self):
         out = self.run_scenario(memory_mib=1024, dirty_mib_s=0)
@@ -575,3 +579,148 @@ class MonitorIntervalTestCase(testtools.TestCase):
     def test_minimum_is_one_second(self):
         self.assertRaises(ValueError, self.conf.config, group='libvirt',
                           live_migration_monitor_interval=0)
+
+
+NO_RAM_INFO = 'internal error: migration was active, but no RAM info was set'
+LOCK_TIMEOUT = ('Timed out during operation: cannot acquire state change '
+                'lock (held by monitor=remoteDispatchDomainGetJobStats)')
+
+
+class MonitorDefectsTestCase(ScenarioBase):
+    """Defects upstream Nova learned the hard way, each on the simulator."""
+
+    def test_transient_stats_errors_never_end_a_healthy_migration(self):
+        # libvirt's "no RAM info" at both edges of the job and a job-lock
+        # timeout in the middle: "no sample this poll", never "finished".
+        faults = [(0.0, 0.6, C.VIR_ERR_INTERNAL_ERROR, NO_RAM_INFO),
+                  (5.0, 6.5, C.VIR_ERR_OPERATION_TIMEOUT, LOCK_TIMEOUT),
+                  (9.8, 11.0, C.VIR_ERR_INTERNAL_ERROR, NO_RAM_INFO)]
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=0,
+                                stats_faults=faults)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([('post', 'dest')], out.callbacks)
+        self.assertEqual([], out.state.actions)
+        self.assertNotIn('job aborted', [w for _t, w in
+                                         self._last_dom.history])
+        self.assertEqual('completed', out.migration.status)
+        self.assertEqual(1024 * MiB, out.migration.memory_processed)
+
+    def test_unknown_stats_error_still_fails_the_monitor(self):
+        faults = [(2.0, 99.0, C.VIR_ERR_INTERNAL_ERROR, 'internal error: '
+                   'connection lost')]
+        self.assertRaises(fakelibvirt.libvirtError, self.run_scenario,
+                          memory_mib=1024, dirty_mib_s=0,
+                          stats_faults=faults)
+        self.assertIn('job aborted', [w for _t, w in self._last_dom.history])
+        self.assertEqual(C.VIR_DOMAIN_RUNNING, self._last_dom.state_value[0])
+
+    def test_setup_phase_is_not_a_progress_baseline(self):
+        # QEMU sets up for 3 s (libvirt reports zeros), then an idle 4 GiB
+        # guest copies at full speed for 41 s: never stalled.
+        self.flags(live_migration_progress_timeout=5,
+                   live_migration_completion_timeout=0)
+        out = self.run_scenario(memory_mib=4096, dirty_mib_s=0,
+                                setup_time=3.0)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([], out.actions('abort'))
+        zeros = [i for _t, i in out.state.samples if i.data_total == 0]
+        self.assertGreater(len(zeros), 3)
+
+    def test_abort_and_force_complete_in_one_poll_abort_wins(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(at=[(3.0, force_complete_at),
+                                    (3.0, abort_at)], **BUSY)
+        self.assertEqual(libvirt_guest.JOB_CANCELLED, out.job_type)
+        self.assertEqual([('recover', 'cancelled')], out.callbacks)
+        self.assertEqual(['abort'], [a[1] for a in out.state.actions])
+        self.assertOnSourceRunning(out)
+        self.assertIsNone(out.job.postcopy_started_at)
+
+    def test_unconfirmed_postcopy_failure_is_a_plain_failure(self):
+        # libvirt accepted the switch request but QEMU never switched; then
+        # the link fails. The guest never left: 'failed', no recovery, no
+        # 'error', no post-copy status.
+        self.flags(live_migration_permit_post_copy=True)
+
+        def inert_switch(ctx):
+            ctx['dom'].migrateStartPostCopy = lambda flags=0: None
+
+        out = self.run_scenario(
+            driver_hook=inert_switch, at=[(3.0, force_complete_at),
+                                          (5.0, lambda ctx: ctx[
+                                              'hv'].set_link_up(False))],
+            **BUSY)
+        self.assertEqual(libvirt_guest.JOB_FAILED, out.job_type)
+        self.assertEqual([('recover', 'failed')], out.callbacks)
+        self.assertEqual(['postcopy'], [a[1] for a in out.state.actions])
+        self.assertFalse(out.state.postcopy_active)
+        self.assertNotIn('running (post-copy)', out.statuses)
+        self.assertNotIn('error', out.statuses)
+        self.assertOnSourceRunning(out)
+
+    def test_bandwidth_dip_does_not_switch_to_postcopy(self):
+        # 60 MiB/s dirtied over 100 MiB/s converges; for 4 s the link
+        # carries 35 MiB/s (dirty rate above 90% of it): the link looks
+        # down, so no switch; once it recovers the migration converges.
+        self.flags(live_migration_permit_post_copy=True)
+        workload = dict(memory_mib=1024, dirty_mib_s=60.0,
+                        working_set_mib=512, link_mib_s=100.0)
+        dip = [(11.0, scenario.set_link_rate(35)),
+               (15.0, scenario.set_link_rate(100))]
+        out = self.run_scenario(at=dip, **workload)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual([], out.actions('postcopy'))
+        self.assertIsNone(out.job.postcopy_started_at)
+        # Without the guard the same dip switches: the test can fail.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.migration.LINK_OK_FRACTION', 0.0))
+        out = self.run_scenario(at=dip, **workload)
+        self.assertEqual(1, len(out.actions('postcopy')))
+
+    def test_unknown_memory_size_migrates(self):
+        def no_memory(ctx):
+            ctx['instance'].memory_mb = None
+
+        out = self.run_scenario(memory_mib=512, driver_hook=no_memory)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(512 * MiB, out.migration.memory_total)
+        self.assertEqual(100, out.instance.progress)
+
+    def test_without_iteration_events_passes_come_from_polls(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(iteration_events=False, **BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(1, len(out.actions('postcopy')))
+
+    def test_iteration_events_place_pass_boundaries(self):
+        announced = []
+        real = migration_model.MigrationModel._sync_bitmap
+
+        def spy(model, now=None):
+            real(model, now)
+            announced.append(round(model.elapsed, 2))
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.simulator.migration_model.MigrationModel._sync_bitmap',
+            spy))
+        out = self.run_scenario(memory_mib=1024, dirty_mib_s=60.0,
+                                working_set_mib=512)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        # The loop woke on each new pass: a sample within one 0.1 s slice
+        # of every announced boundary.
+        times = [t for t, _i in out.state.samples]
+        for boundary in announced[:3]:
+            self.assertTrue(any(0 <= t - boundary <= 0.1 + 1e-6
+                                for t in times), (boundary, times[:40]))
+
+    def test_bandwidth_also_caps_postcopy(self):
+        self.flags(live_migration_permit_post_copy=True,
+                   live_migration_bandwidth=50)
+        out = self.run_scenario(at=[(3.0, force_complete_at)], **BUSY)
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertEqual(50, out.params['bandwidth.postcopy'])
+        self.assertEqual(50 * MiB, out.job.postcopy_bandwidth)
+        # What was left after the switch moved at 50 MiB/s, not at the
+        # 100 MiB/s the link could carry.
+        after = out.job.elapsed - out.job.postcopy_started_at
+        self.assertGreater(after, 0.9 * (1024 - 300) / 50.0)
