@@ -9,6 +9,7 @@ never come from the global CONF alone.
 """
 
 import threading
+from typing import Any, List
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -50,7 +51,7 @@ def _flatten(overrides):
     """{'host': 'a', 'libvirt': {'x': 1}, 'libvirt.y': 2} ->
     [(None, 'host', 'a'), ('libvirt', 'x', 1), ('libvirt', 'y', 2)].
     """
-    items = []
+    items: List[tuple] = []
     for key, value in (overrides or {}).items():
         if isinstance(value, dict):
             group = None if key in ('DEFAULT', None) else key
@@ -70,7 +71,7 @@ def build_conf(config_files=None, overrides=None, base=None):
     ``config_files``, then applies ``overrides``.
     """
     base = CONF if base is None else base
-    files = []
+    files: List[str] = []
     try:
         files.extend(base.config_file or [])
     except (cfg.NoSuchOptError, cfg.NotInitializedError, AttributeError):
@@ -104,11 +105,11 @@ class ComputeService(object):
         self._driver = driver
         self._db = db
         self._transport = transport
-        self.manager = None
+        self.manager: Any = None
         self.rpc_server = None
         self._stop = threading.Event()
         self._periodic = None
-        self._health = None
+        self._health: Any = None
         # Whether the last probe over the message bus was answered (None:
         # not probed yet).
         self.bus_reachable = None
@@ -150,18 +151,21 @@ class ComputeService(object):
         self.manager = compute_manager.ComputeManager(
             self.host, driver, self.db, rpcapi, self.conf)
         self.manager.init_host(self.context)
-        # Registered (up) only once its node is reported and what a stop
-        # left is settled: an up service can take servers at once.
-        record = db_api.service_register(self.db, self.host, self.binary,
-                                         self.topic)
-        self.manager.service_id = record['id']
         target = messaging.Target(topic=self.topic, server=self.host)
         self.rpc_server = rpc.get_server(self.transport, target,
                                          [self.manager, HealthEndpoint()])
+        # Listening first (with RabbitMQ down this waits, logging each
+        # attempt, until the broker answers): a service that cannot
+        # receive work must not show "up".
         self.rpc_server.start()
         self._health = rpc.get_client(self.transport, messaging.Target(
             topic=self.topic, server=self.host, namespace=HEALTH_NAMESPACE,
             version='1.0'))
+        # Registered (up) only once its node is reported, what a stop left
+        # is settled and it listens: an up service can take servers at once.
+        record = db_api.service_register(self.db, self.host, self.binary,
+                                         self.topic)
+        self.manager.service_id = record['id']
         self._stop.clear()
         self._periodic = utils.spawn(self._run_periodic_tasks)
         LOG.info('Compute service %s started (service id %s)', self.host,

@@ -6,6 +6,7 @@ by default) so that tests and the benchmark run the same code on the fake.
 """
 
 import threading
+from typing import Any, Dict
 
 from oslo_log import log as logging
 from oslo_utils import importutils
@@ -16,7 +17,7 @@ from nova.virt.libvirt import guest as libvirt_guest
 LOG = logging.getLogger(__name__)
 
 # libvirt's default event loop, started once per libvirt module.
-_EVENT_LOOPS = {}
+_EVENT_LOOPS: Dict[int, Any] = {}
 _EVENT_LOOPS_LOCK = threading.Lock()
 
 

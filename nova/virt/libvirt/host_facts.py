@@ -7,6 +7,7 @@ without a host.
 
 import datetime
 import json
+from typing import Any, Dict
 from xml.etree import ElementTree
 
 
@@ -19,7 +20,7 @@ def cpu_info(capabilities_xml, fallback_arch=None):
     object from it). Missing parts are left out; unreadable XML gives
     only the architecture from ``virConnect.getInfo``.
     """
-    info = {}
+    info: Dict[str, Any] = {}
     try:
         root = ElementTree.fromstring(capabilities_xml or '')
     except ElementTree.ParseError:
@@ -36,11 +37,11 @@ def cpu_info(capabilities_xml, fallback_arch=None):
     topology = cpu.find('topology')
     if topology is not None:
         info['topology'] = {
-            key: int(topology.get(key))
+            key: int(topology.get(key) or 0)
             for key in ('sockets', 'cores', 'threads')
             if (topology.get(key) or '').isdigit()}
-    info['features'] = sorted({f.get('name') for f in cpu.findall('feature')
-                               if f.get('name')})
+    info['features'] = sorted({f.get('name') or '' for f in
+                               cpu.findall('feature') if f.get('name')})
     return info
 
 

@@ -5,7 +5,7 @@ the reasons behind them out. The driver logs the reasons.
 """
 
 import dataclasses
-from typing import List
+from typing import Any, Dict, List
 
 from nova import hostnames
 
@@ -160,7 +160,7 @@ def migrate_params(lv, target_connect_addr, tunnelled, bandwidth_mib,
     migration may switch to it: QEMU's post-copy bandwidth is unlimited
     unless set (``bandwidth.postcopy``, libvirt >= 5.1).
     """
-    params = {}
+    params: Dict[str, Any] = {}
     if target_connect_addr:
         target_connect_addr = hostnames.uri_host(target_connect_addr)
     if parallel_connections > 1:
