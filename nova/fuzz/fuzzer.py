@@ -3,23 +3,29 @@
 Requests are drawn from the OpenAPI description
 (``nova.api.openstack.openapi``): an operation, its path parameters (ids
 that exist, ids that do not, odd text), query parameters, a microversion
-header (in range, ``latest``, out of range, malformed, absent), a caller
-(admin, the owner of some servers, another project, no token) and a body
-(valid for one of the operation's microversion schemas, the same shapes
-with wrong fields, any JSON, bytes that are not JSON). Each goes to the
-WSGI application over the real compute API (``fuzz_world``) and the
-answer is checked by :func:`problems`:
+header (in range, ``latest``, out of range, malformed, thousands of
+digits, absent), a caller (admin, the owner of some servers, another
+project, no token), a body (valid for one of the operation's microversion
+schemas, the same shapes with wrong fields, any JSON, bytes that are not
+JSON) and its Content-Type (JSON, none, or a type the API does not read).
+Each goes to the WSGI application over the real compute API
+(``nova.fuzz.world``) and the answer is checked by :func:`problems`:
 
 * never a 5xx;
 * every 4xx is Nova's fault body with the status as code and a message;
+* a body of a type other than JSON is never accepted (415, or an earlier
+  refusal);
 * a caller without the admin role who reaches an admin-only operation
   (every migration action) gets 403, whatever the ids and the body.
 
 The unit tests (``test_fuzz``) run a few hundred requests with a fixed
-seed; ``tox -e fuzz`` runs this module for thousands and prints the
-counts::
+seed; ``tox -e fuzz`` runs the ``nova-api-fuzz`` console script for
+thousands and prints the counts::
 
-    python -m nova.tests.unit.api.fuzz --requests 5000
+    nova-api-fuzz --requests 5000 [--seed N]
+
+It needs hypothesis (``pip install nova[fuzz]``; the test requirements
+have it).
 """
 
 import argparse
@@ -38,8 +44,9 @@ from hypothesis import strategies as st
 from nova.api.openstack import api_version
 from nova.api.openstack import openapi
 from nova.api.openstack import policy
-from nova.tests.unit.api import fuzz_world
-from nova.tests.unit.api import schema_strategies
+from nova.api.openstack import wsgi
+from nova.fuzz import strategies as schema_strategies
+from nova.fuzz import world as fuzz_world
 
 METHODS = ('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD')
 FAULT_NAMES = frozenset(
@@ -111,11 +118,28 @@ def load_operations():
     return ops
 
 
+# Content-Type headers of a body: None sends none (read as JSON).
+JSON_TYPES = (None, 'application/json', 'application/json; charset=UTF-8',
+              'application/vnd.openstack.compute+json')
+OTHER_TYPES = ('text/plain', 'application/x-www-form-urlencoded',
+               'application/xml', 'multipart/form-data; boundary=x',
+               'text/html; charset=utf-8', 'application/jsonx')
+
+
+def readable_type(content_type):
+    """True when the API reads a body sent with this Content-Type."""
+    if content_type is None:
+        return True
+    media = content_type.split(';', 1)[0]  # as webob reads it
+    return media in ('',) + wsgi.SUPPORTED_CONTENT_TYPES
+
+
 class Request(object):
     """A drawn request and what the checks need to know about it."""
 
     def __init__(self, operation, method, path, query, version_header,
-                 version, caller, token, body, clean_path):
+                 version, caller, token, body, clean_path,
+                 content_type='application/json'):
         self.operation = operation
         self.method = method
         self.path = path
@@ -126,16 +150,24 @@ class Request(object):
         self.token = token
         self.body = body
         self.clean_path = clean_path
+        self.content_type = content_type
+
+    def unreadable_body(self):
+        """True when the body has a Content-Type the API must refuse."""
+        return bool(self.body) and not readable_type(self.content_type)
 
     def url(self):
         return self.path + ('?' + self.query if self.query else '')
 
     def __repr__(self):
-        return ('%s %s %s=%r token=%r body=%r'
+        version = self.version_header[1] if self.version_header else None
+        if version and len(version) > 60:
+            version = '%s...(%d characters)' % (version[:40], len(version))
+        return ('%s %s %s=%r token=%r content-type=%r body=%r'
                 % (self.method, self.url(), self.version_header[0]
-                   if self.version_header else None,
-                   self.version_header[1] if self.version_header else None,
-                   self.token, self.body[:300] if self.body else None))
+                   if self.version_header else None, version,
+                   self.token, self.content_type,
+                   self.body[:300] if self.body else None))
 
     def dispatches_to_operation(self):
         """True when the router must run the operation's method.
@@ -147,6 +179,8 @@ class Request(object):
         """
         op = self.operation
         if self.method != op.method or not self.clean_path:
+            return False
+        if self.method in ('POST', 'PUT') and self.unreadable_body():
             return False
         if self.version is None or not any(
                 self.version.matches(lo, hi) for lo, hi in op.versions):
@@ -177,13 +211,26 @@ _odd_segments = st.one_of(
                      str(2 ** 63), str(2 ** 64), '\u00e9', '\x00', 'a/b']))
 
 
+def _long_versions():
+    """Numbers of up to thousands of digits, well or badly formed."""
+    digits = st.integers(10, 6000).map(lambda n: '1' * n)
+    return st.one_of(
+        digits.map(lambda d: '2.' + d), digits.map(lambda d: d + '.1'),
+        digits.map(lambda d: '2.' + d + 'x'),
+        st.integers(2 ** 31, 2 ** 70).map(lambda n: '2.%d' % n))
+
+
 def _version_headers():
-    valid = st.integers(1, 79).map(lambda minor: '2.%d' % minor)
+    top = api_version.MAX_VERSION.minor
+    valid = st.integers(1, top).map(lambda minor: '2.%d' % minor)
     value = st.one_of(
         valid, valid, valid, valid, st.just('latest'),
-        st.sampled_from(['2.0', '2.80', '3.0', '1.1', '2.100', '2.22',
-                         '2.23', '2.24', '2.25', '2.35', '2.36', '2.65',
-                         '2.74', '2.75']),
+        st.sampled_from(['2.0', '2.%d' % (top + 1), '3.0', '1.1', '2.100',
+                         '2.22', '2.23', '2.24', '2.25', '2.35', '2.36',
+                         '2.65', '2.74', '2.75', '2.', '.1', '2..1',
+                         '2.1.1', '02.1', '2.01', '-2.1', '2.-1', ' ',
+                         'compute', 'LATEST', '2.1 2.2', '2.\u0661']),
+        _long_versions(),
         st.text(max_size=12))
     return st.one_of(
         st.none(),
@@ -415,8 +462,23 @@ def requests(draw, operations, ids, focused=False, callers=None):
         body = None
     else:
         body = draw(_body(operation, _hints(ids), version))
+    content_type = 'application/json'
+    if not focused:
+        content_type = draw(st.one_of(
+            st.sampled_from(JSON_TYPES), st.sampled_from(JSON_TYPES),
+            st.sampled_from(OTHER_TYPES),
+            st.text(min_size=1, max_size=20).filter(_header_safe)))
     return Request(operation, method, path, query, header, version, caller,
-                   token, body, clean)
+                   token, body, clean, content_type)
+
+
+def _header_safe(value):
+    """A header value webob can send (latin-1, no line break)."""
+    try:
+        value.encode('latin-1')
+    except UnicodeEncodeError:
+        return False
+    return '\r' not in value and '\n' not in value and value.strip() == value
 
 
 # -- checks --------------------------------------------------------------------
@@ -450,6 +512,10 @@ def problems(request, status, body):
                 found.append('fault without a message: %r' % detail)
     elif status >= 300 or status < 200:
         found.append('unexpected status %d' % status)
+    if (request.method in ('POST', 'PUT') and request.unreadable_body()
+            and 200 <= status < 300):
+        found.append('a %r body was accepted (%d), not refused with 415'
+                     % (request.content_type, status))
     op = request.operation
     if (op.admin_only and request.caller in NON_ADMIN
             and request.dispatches_to_operation() and status != 403):
@@ -513,7 +579,10 @@ def send(app, request):
         req.headers[name] = value
     if request.body is not None:
         req.body = request.body
-        req.content_type = 'application/json'
+        if request.content_type is None:
+            req.environ.pop('CONTENT_TYPE', None)
+        else:
+            req.environ['CONTENT_TYPE'] = request.content_type
     resp = req.get_response(app)
     return resp.status_int, resp.body
 

@@ -21,7 +21,8 @@ from oslo_config import cfg
 from nova.api.openstack import app as app_mod
 from nova.compute import api as compute_api
 from nova.db import api as db_api
-from nova.tests.unit.compute import cloud
+from nova.db import defaults
+from nova.db import migration as db_migration
 
 # Callers the fuzzer uses, as noauth2 tokens "user:project".
 ADMIN_TOKEN = 'admin:admin-project'
@@ -127,12 +128,12 @@ _TEMPLATE = {}
 def _template():
     """A seeded database file and its ids, made once per process."""
     if 'path' not in _TEMPLATE:
-        source = cloud._template_database()
         path = os.path.join(tempfile.mkdtemp(prefix='nova-fuzz-'),
                             'template.sqlite')
-        _copy(source, path)
         db = db_api.Database('sqlite:///%s' % path)
         try:
+            db_migration.db_sync(db.engine)
+            defaults.seed(db)
             _TEMPLATE['ids'] = _seed(db)
         finally:
             db.dispose()

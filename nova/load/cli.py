@@ -50,6 +50,9 @@ def parse_args(argv):
                         help='length of each migration-rate window')
     parser.add_argument('--hostile-wait', type=float, default=20.0,
                         help='how long hostile sockets are watched')
+    parser.add_argument('--threads', type=int,
+                        help='[wsgi] threads of the waitress run (default: '
+                             'nova-all\'s own default)')
     parser.add_argument('--only', choices=SERVERS, action='append',
                         help='measure only this server (repeatable)')
     parser.add_argument('--skip', action='append', default=[],
@@ -71,7 +74,7 @@ def say(text):
 
 
 def measure_server(name, args):
-    aio = cloud.AllInOne(name).start()
+    aio = cloud.AllInOne(name, threads=args.threads).start()
     figures = {'server': name, 'settings': aio.settings}
     try:
         say('[%s] nova-all pid %d on port %d; booting %d servers'

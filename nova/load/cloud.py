@@ -62,7 +62,8 @@ class Rest(object):
 class AllInOne(object):
     """Start, populate and stop one nova-all process."""
 
-    def __init__(self, api_server, idle_timeout=10, read_timeout=10):
+    def __init__(self, api_server, idle_timeout=10, read_timeout=10,
+                 threads=None):
         self.api_server = api_server
         self.state = tempfile.mkdtemp(prefix='nova-load-')
         self.conf_file = os.path.join(self.state, 'nova.conf')
@@ -70,12 +71,15 @@ class AllInOne(object):
             handle.write(CONF_TEXT % {'state': self.state,
                                       'idle': idle_timeout,
                                       'read': read_timeout})
+            if threads:
+                handle.write('threads = %d\n' % threads)
         self.log_path = os.path.join(self.state, 'nova-all.log')
         self.proc = None
         self.host = '127.0.0.1'
         self.port = None
         self.settings = {'client_socket_timeout': idle_timeout,
-                         'request_read_timeout': read_timeout}
+                         'request_read_timeout': read_timeout,
+                         'threads': threads or 'default'}
 
     @property
     def pid(self):

@@ -1,7 +1,7 @@
 """Schema-driven fuzzing of the compute API (bounded, deterministic).
 
 A few hundred requests drawn from the OpenAPI description by
-``nova.tests.unit.api.fuzz`` against the real compute API; ``tox -e
+``nova.fuzz.fuzzer`` against the real compute API; ``tox -e
 fuzz`` runs the same for thousands.
 """
 
@@ -15,8 +15,8 @@ import nova.conf
 from nova.api.openstack import api_version
 from nova.api.openstack import policy
 from nova.api.openstack import wsgi
-from nova.tests.unit.api import fuzz
-from nova.tests.unit.api import fuzz_world
+from nova.fuzz import fuzzer as fuzz
+from nova.fuzz import world as fuzz_world
 
 CONF = nova.conf.CONF
 
@@ -161,3 +161,64 @@ class ProblemsTestCase(testtools.TestCase):
             ('OpenStack-API-Version', 'compute 2.89')))
         self.assertIsNone(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute x')))
+
+    def test_effective_version_of_long_numbers(self):
+        self.assertIsNone(fuzz.effective_version(
+            ('OpenStack-API-Version', 'compute 2.' + '1' * 5000)))
+        self.assertIsNone(fuzz.effective_version(
+            ('X-OpenStack-Nova-API-Version', '2.%d' % 2 ** 64)))
+
+
+class HeadersTestCase(testtools.TestCase):
+    """Microversion headers and content types the fuzzer draws."""
+
+    def draw(self, strategy, count=400):
+        from hypothesis import given
+        drawn = []
+
+        @fuzz.hypothesis_settings(count)
+        @given(strategy)
+        def collect(value):
+            drawn.append(value)
+        collect()
+        return drawn
+
+    def test_versions_long_malformed_out_of_range(self):
+        values = [h[1].replace('compute ', '') for h in
+                  self.draw(fuzz._version_headers()) if h is not None]
+        self.assertTrue(any(len(v) > 4300 for v in values))
+        self.assertTrue(any(v in ('2.', '2..1', '2.1.1') for v in values))
+        top = api_version.MAX_VERSION.minor
+        self.assertIn('2.%d' % (top + 1), values)
+
+    def test_content_types(self):
+        world_ids = {'server_id': ['s'], 'migration_id': ['1'],
+                     'migration_uuid': ['u'], 'hypervisor_id': ['1'],
+                     'flavor_id': ['1'], 'image_id': ['i'], 'host': ['h'],
+                     'service_id': ['1']}
+        requests = self.draw(fuzz.requests(fuzz.load_operations(),
+                                           world_ids), 300)
+        types = {r.content_type for r in requests}
+        self.assertIn(None, types)
+        self.assertIn('text/plain', types)
+        self.assertTrue(any(r.unreadable_body() for r in requests))
+
+    def test_readable_types(self):
+        for value in (None, 'application/json', '',
+                      'application/json; charset=UTF-8',
+                      'application/vnd.openstack.compute+json'):
+            self.assertTrue(fuzz.readable_type(value), value)
+        for value in ('text/plain', 'Application/JSON', 'application/xml',
+                      'application/json ;x'):
+            self.assertFalse(fuzz.readable_type(value), value)
+
+    def test_accepted_unreadable_body_is_a_problem(self):
+        request = _request(caller='admin')
+        request.content_type = 'text/plain'
+        self.assertFalse(request.dispatches_to_operation())
+        self.assertIn("a 'text/plain' body was accepted (202), not refused "
+                      "with 415", fuzz.problems(request, 202, b''))
+        self.assertEqual([], fuzz.problems(request, 415, _fault(415)))
+        # A non-admin is refused with 415 before the policy check runs.
+        request.caller = 'owner'
+        self.assertEqual([], fuzz.problems(request, 415, _fault(415)))

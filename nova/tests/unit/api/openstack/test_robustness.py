@@ -2,7 +2,7 @@
 the order of the policy check on migration actions.
 
 They run against the real compute API over a seeded database
-(``nova.tests.unit.api.fuzz_world``), where each one failed.
+(``nova.fuzz.world``), where each one failed.
 """
 
 import json
@@ -14,7 +14,7 @@ import webob
 
 import nova.conf
 from nova.api.openstack import policy
-from nova.tests.unit.api import fuzz_world
+from nova.fuzz import world as fuzz_world
 
 CONF = nova.conf.CONF
 

@@ -1,0 +1,5 @@
+import sys
+
+from nova.fuzz import fuzzer
+
+sys.exit(fuzzer.main())
