@@ -189,15 +189,15 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def get_available_resource(self):
         """Host facts for the compute node record (os-hypervisors)."""
-        conn = self._host.get_connection()
-        model, memory_mb, cpus = conn.getInfo()[:3]
+        model, memory_mb, cpus = self._host.get_info()[:3]
         return {
             'hypervisor_hostname': self._host.get_hostname(),
             'hypervisor_type': 'QEMU',
-            'hypervisor_version': conn.getVersion(),
+            'hypervisor_version': libvirt_host.version_to_int(
+                self._host.get_hypervisor_version()),
             'vcpus': cpus, 'memory_mb': memory_mb,
-            'cpu_info': host_facts.cpu_info_json(conn.getCapabilities(),
-                                                 fallback_arch=model),
+            'cpu_info': host_facts.cpu_info_json(
+                self._host.get_capabilities(), fallback_arch=model),
             'virt_type': self._conf.libvirt.virt_type,
         }
 
@@ -281,7 +281,8 @@ class LibvirtDriver(driver.ComputeDriver):
             ladder=tuple(migration.downtime_steps(
                 data_gb, lvconf.live_migration_downtime,
                 lvconf.live_migration_downtime_steps,
-                lvconf.live_migration_downtime_delay)))
+                lvconf.live_migration_downtime_delay)),
+            downtime_schedule=lvconf.live_migration_downtime_schedule)
 
     # -- operator requests and events: onto the migration's channel -------
 

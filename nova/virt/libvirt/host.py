@@ -179,6 +179,14 @@ class Host(object):
     def get_hostname(self):
         return self.get_connection().getHostname()
 
+    def get_info(self):
+        """virConnect.getInfo: [model, memory MiB, cpus, ...]."""
+        return self.get_connection().getInfo()
+
+    def get_capabilities(self):
+        """The host's capabilities XML."""
+        return self.get_connection().getCapabilities()
+
     # -- guests -----------------------------------------------------------
 
     def get_guest(self, uuid):

@@ -44,7 +44,6 @@ MiB = 1024 ** 2
 TASK_FORCE_COMPLETE = 'force-complete'
 TASK_ABORT = 'abort'
 TASK_DELETE = 'delete'
-KNOWN_TASKS = (TASK_FORCE_COMPLETE, TASK_ABORT, TASK_DELETE)
 
 # ``[libvirt] live_migration_post_copy_start``: when post-copy may start.
 POSTCOPY_START_AUTOMATIC = 'automatic'
@@ -52,6 +51,10 @@ POSTCOPY_START_TIMEOUT = 'timeout'
 POSTCOPY_START_OPERATOR = 'operator'
 POSTCOPY_START_CHOICES = (POSTCOPY_START_AUTOMATIC, POSTCOPY_START_TIMEOUT,
                           POSTCOPY_START_OPERATOR)
+
+# ``[libvirt] live_migration_downtime_schedule``: what moves the ladder up.
+DOWNTIME_SCHEDULE_TIME = 'time'
+DOWNTIME_SCHEDULE_STALLED = 'stalled-passes'
 
 TIMEOUT_ACTION_ABORT = 'abort'
 TIMEOUT_ACTION_FORCE_COMPLETE = 'force_complete'
@@ -137,13 +140,6 @@ def is_job_running(info):
     return info is not None and info.type in RUNNING_JOB_TYPES
 
 
-def has_real_data(info):
-    """True once QEMU reports data: set-up samples carry only zeros."""
-    return info is not None and (info.data_total > 0 or
-                                 info.data_processed > 0 or
-                                 info.memory_total > 0)
-
-
 # -- progress and timeouts -------------------------------------------------
 
 @dataclasses.dataclass
@@ -187,6 +183,8 @@ class ProgressTracker(object):
     # Consecutive evidence that pre-copy cannot finish.
     stuck_passes: int = 0
     hot_polls: int = 0
+    # Passes that shrank less than MIN_PASS_SHRINK, in all.
+    stalled_passes: int = 0
     # The link: recent (time, rate, bytes processed), and whether data
     # moved over the last LINK_MOVING_WINDOW.
     rates: Deque[Tuple[float, int, int]] = dataclasses.field(
@@ -277,6 +275,7 @@ class ProgressTracker(object):
             stuck = (shrink is not None and shrink < MIN_PASS_SHRINK and
                      not _pass_is_tail(self.pass_start, bps))
             self.stuck_passes = self.stuck_passes + 1 if stuck else 0
+            self.stalled_passes += 1 if stuck else 0
         hot = bps > 0 and dirty_bps >= (1.0 - MIN_PASS_SHRINK) * bps
         self.hot_polls = self.hot_polls + 1 if hot else 0
 
@@ -313,10 +312,12 @@ def completion_timeout_seconds(timeout_per_gb, data_gb):
 
 
 def timeout_action_due(elapsed, completion_timeout, stalled_for,
-                       progress_timeout, postcopy_active):
+                       progress_timeout, postcopy_active,
+                       schedule_exhausted=False):
     """Which timeout, if any, calls for ``live_migration_timeout_action``.
 
-    Returns 'completion', 'progress' or None. A migration in post-copy is
+    Returns 'completion', 'progress', 'schedule' (a ladder stepped on
+    stalled passes ran out of rungs) or None. A migration in post-copy is
     never timed out: the guest already runs on the destination and the
     only way forward is to finish.
     """
@@ -326,6 +327,8 @@ def timeout_action_due(elapsed, completion_timeout, stalled_for,
         return 'completion'
     if progress_timeout > 0 and stalled_for > progress_timeout:
         return 'progress'
+    if schedule_exhausted:
+        return 'schedule'
     return None
 
 
@@ -392,6 +395,25 @@ def downtime_steps(data_gb, max_downtime_ms, steps, delay_per_gb):
     first = max_downtime_ms / float(steps)
     rise = (max_downtime_ms - first) / float(steps)
     return [(delay * i, int(first + rise * i)) for i in range(steps + 1)]
+
+
+def stalled_step_due(ladder, current_step, stalled_passes):
+    """The rung for a ladder stepped on stalled passes, if above current.
+
+    Rung 0 from the start, one rung up per pass that did not shrink (an
+    oVirt-style convergence schedule).
+    """
+    if not ladder:
+        return None
+    due = min(max(stalled_passes, 0), len(ladder) - 1)
+    return due if due > current_step else None
+
+
+def schedule_exhausted(policy, progress):
+    """A stalled-pass ladder whose top rung saw one more stalled pass."""
+    return bool(policy.downtime_schedule == DOWNTIME_SCHEDULE_STALLED and
+                policy.ladder and progress is not None and
+                progress.stalled_passes >= len(policy.ladder))
 
 
 def downtime_step_due(ladder, current_step, elapsed):
@@ -476,12 +498,6 @@ class Action(enum.Enum):
     REFUSE = 'refused'
 
 
-# Actions that change how the migration goes (the action log keeps them).
-CORRECTIVE = frozenset({Action.ABORT, Action.SWITCH_TO_POSTCOPY,
-                        Action.PAUSE, Action.PAUSE_POSTCOPY_STREAM,
-                        Action.RESUME_POSTCOPY, Action.GIVE_UP,
-                        Action.UNPAUSE})
-
 ORIGIN_OPERATOR = 'operator'
 ORIGIN_DELETE = 'delete'
 ORIGIN_TIMEOUT = 'timeout'
@@ -511,6 +527,7 @@ class Policy(object):
     postcopy_stall_timeout: float = 0.0
     stats_interval: float = 5.0
     ladder: Tuple[Tuple[int, int], ...] = ()
+    downtime_schedule: str = DOWNTIME_SCHEDULE_TIME
 
 
 @dataclasses.dataclass(frozen=True)
@@ -606,7 +623,13 @@ def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
     if postcopy.confirmed:
         decisions.extend(_postcopy_stream(now, policy, postcopy))
     elif not in_postcopy and info is not None:
-        step = downtime_step_due(policy.ladder, taken.downtime_step, elapsed)
+        if policy.downtime_schedule == DOWNTIME_SCHEDULE_STALLED:
+            step = stalled_step_due(
+                policy.ladder, taken.downtime_step,
+                progress.stalled_passes if progress else 0)
+        else:
+            step = downtime_step_due(policy.ladder, taken.downtime_step,
+                                     elapsed)
         if step is not None:
             decisions.append(Decision(
                 Action.STEP_DOWNTIME, 'allowed downtime %d ms after %d s' % (
@@ -654,7 +677,8 @@ def _timeouts_or_switch(now, elapsed, info, policy, progress, taken):
         due = timeout_action_due(
             elapsed, policy.completion_timeout,
             progress.stalled_for(now) if progress else 0.0,
-            policy.progress_timeout, False)
+            policy.progress_timeout, False,
+            schedule_exhausted(policy, progress))
         if due is not None:
             reason = '%s timeout reached' % due
             if policy.timeout_action == TIMEOUT_ACTION_FORCE_COMPLETE:

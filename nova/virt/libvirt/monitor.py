@@ -123,12 +123,6 @@ class MonitorState(object):
         LOG.info('Live migration monitor: %s %s (after %.1f s)', action,
                  detail, elapsed)
 
-    def first_action_after(self, names):
-        for elapsed, action, _detail in self.taken.log:
-            if action in names:
-                return elapsed
-        return None
-
     def mode(self):
         mode = 'post-copy' if self.postcopy.confirmed else 'pre-copy'
         if self.taken.paused_by_monitor:

@@ -228,6 +228,42 @@ class DecideTestCase(testtools.TestCase):
                          self.actions(decisions))
         self.assertEqual(2, decisions[0].step)
 
+    def test_downtime_stepped_on_stalled_passes(self):
+        pol = policy(downtime_schedule=migration.DOWNTIME_SCHEDULE_STALLED,
+                     postcopy_enabled=False, ladder=LADDER + ((30, 200),))
+        tracker = stuck_tracker()
+        self.assertEqual(3, tracker.stalled_passes)
+        # Time alone (elapsed 20 s would reach rung 2) does not step it.
+        d = self.decide(elapsed=20.0, pol=pol,
+                        progress=migration.ProgressTracker(started_at=0),
+                        done=taken(downtime_step=0))
+        self.assertNotIn(A.STEP_DOWNTIME, [x.action for x in d])
+        d = self.decide(pol=pol, progress=tracker,
+                        done=taken(downtime_step=0))
+        self.assertEqual([(A.STEP_DOWNTIME, 3)],
+                         [(x.action, x.step) for x in d
+                          if x.action == A.STEP_DOWNTIME])
+
+    def test_stalled_schedule_runs_out_into_the_timeout_action(self):
+        tracker = stuck_tracker()
+        tracker.stalled_passes = len(LADDER)
+        for action, expected in (('abort', A.ABORT),
+                                 ('force_complete', A.PAUSE)):
+            pol = policy(
+                downtime_schedule=migration.DOWNTIME_SCHEDULE_STALLED,
+                postcopy_enabled=False, timeout_action=action)
+            d = self.decide(pol=pol, progress=tracker,
+                            done=taken(downtime_step=2))
+            self.assertEqual((expected, 'schedule'),
+                             (d[0].action, d[0].timeout))
+        # One stalled pass fewer: still on the schedule.
+        tracker.stalled_passes = len(LADDER) - 1
+        pol = policy(downtime_schedule=migration.DOWNTIME_SCHEDULE_STALLED,
+                     postcopy_enabled=False)
+        d = self.decide(pol=pol, progress=tracker,
+                        done=taken(downtime_step=2))
+        self.assertNotIn(A.ABORT, [x.action for x in d])
+
     def test_no_downtime_step_in_postcopy(self):
         decisions = self.decide(
             elapsed=21.0, postcopy=migration.PostcopyState(
