@@ -4,7 +4,9 @@
 # Usage: tools/run-tests.sh [tox envs, comma separated]
 set -eu
 cd "$(dirname "$0")/.."
-envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes,functional}
+# tempest: Tempest's compute API tests on the simulated hypervisors
+# (tools/tempest); it prints how long it took.
+envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes,tempest,functional}
 tools/install-system-packages.sh test lab
 venv=${NOVA_TOOLS_VENV:-.venv-tools}
 if [ ! -x "$venv/bin/tox" ]; then
