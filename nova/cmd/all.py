@@ -177,7 +177,7 @@ def _set_all_in_one_defaults(conf):
     # The API shares this process, so the GIL, with the compute services:
     # one API worker leaves them the most (tox -e load measured migrations
     # under 50 clients at 0.96-0.98 of their quiet rate with 1 worker,
-    # 0.76-0.83 with 2 to 8) and also serves the most requests per second
+    # 0.71-0.85 with 2 to 8) and also serves the most requests per second
     # (doc/source/admin/serving-the-api.rst).
     conf.set_default('threads', 1, group='wsgi')
 

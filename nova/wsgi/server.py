@@ -80,6 +80,34 @@ def overdue(channel, now, read_timeout):
     return now - request.started > read_timeout
 
 
+class QueueLog(object):
+    """Stands in for waitress's queue logger: one line a minute at most.
+
+    waitress warns each time a request is queued while every worker is
+    busy, which under load is every request: the log fills and the
+    logging costs the API time. This says it once per ``interval``, with
+    the deepest queue seen since.
+    """
+
+    def __init__(self, threads, interval=60.0, clock=time.monotonic):
+        self.threads = threads
+        self.interval = interval
+        self.clock = clock
+        self.deepest = 0
+        self.last = None
+
+    def warning(self, _message, depth, *args):
+        self.deepest = max(self.deepest, depth)
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            return
+        LOG.warning('Requests are waiting for a worker: %d queued at most '
+                    'since the last report; all %d [wsgi] threads busy',
+                    self.deepest, self.threads)
+        self.last = now
+        self.deepest = 0
+
+
 class _WaitressServer(waitress_server.TcpWSGIServer):
     channel_class = _Channel
     request_read_timeout = 30
@@ -133,6 +161,8 @@ class Server(object):
                                   _WaitressServer.request_read_timeout)
         self._server = _WaitressServer(app, host=host, port=port, **values)
         self._server.request_read_timeout = read_timeout
+        self._server.task_dispatcher.queue_logger = QueueLog(
+            self._server.adj.threads)
         self.host = host
         self.port = int(self._server.effective_port)
         self._stopping = threading.Event()

@@ -11,6 +11,7 @@ import select
 import socket
 import threading
 import time
+from unittest import mock
 
 import testtools
 
@@ -291,3 +292,25 @@ class ConfTestCase(testtools.TestCase):
         self.assertEqual(1024, settings['backlog'])
         self.assertEqual(60, settings['channel_timeout'])
         self.assertEqual(30, settings['request_read_timeout'])
+
+
+class QueueLogTestCase(testtools.TestCase):
+
+    def test_one_line_per_interval_with_the_deepest_queue(self):
+        now = [0.0]
+        log = wsgi_server.QueueLog(4, interval=60, clock=lambda: now[0])
+        with mock.patch.object(wsgi_server, 'LOG') as logger:
+            for depth in (1, 5, 3):
+                log.warning('Task queue depth is %d', depth)
+                now[0] += 1
+            self.assertEqual(1, logger.warning.call_count)
+            now[0] = 61
+            log.warning('Task queue depth is %d', 2)
+        self.assertEqual(2, logger.warning.call_count)
+        self.assertEqual(5, logger.warning.call_args[0][1])
+
+    def test_server_uses_it(self):
+        server = wsgi_server.Server(echo_app, '127.0.0.1', 0)
+        self.addCleanup(server._server.close)
+        self.assertIsInstance(server._server.task_dispatcher.queue_logger,
+                              wsgi_server.QueueLog)
