@@ -111,6 +111,135 @@ def console_reports(path):
     return reports
 
 
+# What the guest's /init prints once per boot, and when the program it
+# runs (and restarts) exits.
+INIT_BANNER = 'LABGUEST init up'
+DIRTIER_EXITED = 'LABGUEST dirtier exited'
+DIRTIER_START = 'DIRTIER start'
+
+
+def _console_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, errors='replace') as handle:
+        return handle.read().splitlines()
+
+
+def console_restarts(path):
+    """Evidence that the guest restarted, or its program did: [str].
+
+    A guest whose memory came through a migration intact goes on counting
+    from where it was. A second init banner means the guest booted again;
+    "LABGUEST dirtier exited" or a second "DIRTIER start" means the program
+    died and /init started a new one; a counter going down means the same,
+    even when its banner was lost. A restart is not a lost write: the
+    counter starts again from 0 with ``bad=0``, which a check of ``bad``
+    alone would call healthy.
+    """
+    lines = _console_lines(path)
+    evidence = []
+    banners = [line for line in lines if INIT_BANNER in line]
+    if len(banners) > 1:
+        evidence.append('guest booted %d times (%r seen %d times)'
+                        % (len(banners), INIT_BANNER, len(banners)))
+    exits = [line.strip() for line in lines if DIRTIER_EXITED in line]
+    if exits:
+        evidence.append('guest program exited: %s' % exits[0])
+    starts = [line for line in lines if DIRTIER_START in line]
+    if len(starts) > 1:
+        evidence.append('guest program started %d times' % len(starts))
+    previous = None
+    for report in console_reports(path):
+        if previous is not None and report['t'] < previous['t']:
+            evidence.append('counter went down: t=%g -> t=%g (pages %d -> '
+                            '%d)' % (previous['t'], report['t'],
+                                     previous['pages'], report['pages']))
+            break
+        previous = report
+    return evidence
+
+
+def guest_verdict(path, before=None):
+    """One word for what the console says since ``before`` (a report).
+
+    ``restarted`` (see console_restarts), ``lost-writes`` (the program
+    found a page write missing: memory damaged), ``damaged`` (oops, panic),
+    ``stuck`` (no report newer than ``before``), else ``ok``; with the
+    evidence. Restart is named first: it also resets ``bad``.
+    """
+    restarts = console_restarts(path)
+    if restarts:
+        return 'restarted', restarts
+    reports = console_reports(path)
+    lost = [r for r in reports if r['bad']]
+    if lost:
+        return 'lost-writes', ['bad=%d at t=%g' % (lost[0]['bad'],
+                                                   lost[0]['t'])]
+    problems = console_problems(path)
+    if problems:
+        return 'damaged', problems[:5]
+    if before is not None and (not reports or
+                               reports[-1]['t'] <= before['t']):
+        return 'stuck', ['last report %r, before %r'
+                         % (reports[-1] if reports else None, before)]
+    return 'ok', []
+
+
+def keep_logs_on_failure(testcase, env, consoles):
+    """On failure, attach the guest consoles and both hosts' libvirtd and
+    QEMU logs (what they wrote during the test) to ``testcase``.
+
+    ``consoles`` is a callable returning the console paths known by then.
+    """
+    offsets = {}
+    for letter in ('A', 'B'):
+        log_dir = env.get('NOVA_LAB_%s_LOG_DIR' % letter)
+        if not log_dir:
+            continue
+        path = os.path.join(log_dir, 'libvirtd.log')
+        offsets[path] = _size(path)
+
+    def attach(exc_info):
+        for path in consoles():
+            testcase.addDetail('console %s' % os.path.basename(path),
+                               testtools.content.text_content(
+                                   _tail(path, 0, 400)))
+        for path, offset in offsets.items():
+            host = os.path.basename(os.path.dirname(os.path.dirname(path)))
+            testcase.addDetail('%s libvirtd.log' % host,
+                               testtools.content.text_content(
+                                   _tail(path, offset, 300)))
+            qemu_dir = os.path.join(os.path.dirname(path), 'qemu')
+            for name in sorted(os.listdir(qemu_dir)
+                               if os.path.isdir(qemu_dir) else []):
+                qlog = os.path.join(qemu_dir, name)
+                if os.path.getmtime(qlog) >= testcase_started:
+                    testcase.addDetail('%s qemu %s' % (host, name),
+                                       testtools.content.text_content(
+                                           _tail(qlog, 0, 60)))
+
+    testcase_started = time.time() - 1
+    testcase.addOnException(attach)
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _tail(path, offset, lines):
+    """The last ``lines`` lines of ``path`` from byte ``offset`` on."""
+    try:
+        with open(path, 'rb') as handle:
+            handle.seek(offset if offset <= _size(path) else 0)
+            text = handle.read().decode('utf-8', 'replace')
+    except OSError as exc:
+        return '(%s)' % exc
+    return '\n'.join(text.splitlines()[-lines:])
+
+
 def console_problems(path):
     """Lines showing the guest was damaged (oops, panic, lost writes)."""
     if not os.path.exists(path):
