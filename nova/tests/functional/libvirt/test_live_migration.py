@@ -56,6 +56,9 @@ class LabTestCase(testtools.TestCase):
         self.driver_b = libvirt_driver.LibvirtDriver(
             host=libvirt_host.Host(self.b['uri']))
         self.image = lab.boot_image(self.env)
+        self.console = None
+        lab.keep_logs_on_failure(
+            self, self.env, lambda: [self.console] if self.console else [])
 
     def flags(self, **kw):
         for name, value in kw.items():
@@ -147,6 +150,10 @@ class LabTestCase(testtools.TestCase):
                      len(before) + extra_reports, 60,
                      what='the guest to keep reporting')
         reports = lab.console_reports(self.console)
+        # A restart resets the counter and ``bad``: name it before anything
+        # else, so it is never mistaken for a lost write or a stuck guest.
+        verdict, evidence = lab.guest_verdict(self.console, before[-1])
+        self.assertEqual('ok', verdict, 'guest %s: %s' % (verdict, evidence))
         self.assertGreater(reports[-1]['t'], before[-1]['t'])
         if before[-1]['pages']:
             self.assertGreater(reports[-1]['pages'], before[-1]['pages'])
