@@ -6,6 +6,7 @@ from plain values, so it is tested without libvirt.
 """
 
 import dataclasses
+import re
 from typing import Optional
 import xml.etree.ElementTree as ET
 
@@ -28,6 +29,10 @@ class GuestConfig(object):
     image: BootImage
     extra_cmdline: str = ''
     console_path: Optional[str] = None
+    # A versioned machine type (e.g. pc-i440fx-7.2) that every QEMU of the
+    # cloud has, so the guest migrates between an older and a newer QEMU
+    # (a rolling upgrade); plain 'pc' means the newest of the booting host.
+    machine_type: str = 'pc'
 
 
 def _sub(parent, tag, text=None, **attrs):
@@ -49,7 +54,10 @@ def guest_xml(cfg):
     _sub(domain, 'memory', int(cfg.memory_mib), unit='MiB')
     _sub(domain, 'vcpu', int(cfg.vcpus))
     os_el = _sub(domain, 'os')
-    _sub(os_el, 'type', 'hvm', arch='x86_64', machine='pc')
+    if not re.match(r'^[a-z0-9][a-z0-9._-]{0,63}$', cfg.machine_type or ''):
+        raise ValueError('machine type must look like pc or pc-i440fx-7.2, '
+                         'not %r' % cfg.machine_type)
+    _sub(os_el, 'type', 'hvm', arch='x86_64', machine=cfg.machine_type)
     _sub(os_el, 'kernel', cfg.image.kernel)
     _sub(os_el, 'initrd', cfg.image.initrd)
     _sub(os_el, 'cmdline', ' '.join(

@@ -40,6 +40,19 @@ class GuestXmlTestCase(testtools.TestCase):
     def test_bad_virt_type(self):
         self.assertRaises(ValueError, config.guest_xml, cfg(virt_type='xen'))
 
+    def test_machine_type_pinned(self):
+        # A rolling upgrade: the type both the old and the new QEMU have.
+        self.assertEqual('pc', ET.fromstring(config.guest_xml(cfg())).find(
+            'os/type').get('machine'))
+        root = ET.fromstring(config.guest_xml(cfg(
+            machine_type='pc-i440fx-7.2')))
+        self.assertEqual('pc-i440fx-7.2', root.find('os/type').get('machine'))
+
+    def test_bad_machine_type(self):
+        for bad in ('', 'pc i440fx', "pc'><x", 'PC'):
+            self.assertRaises(ValueError, config.guest_xml,
+                              cfg(machine_type=bad))
+
     def test_names_are_escaped(self):
         root = ET.fromstring(config.guest_xml(cfg(name='a<b>&"c')))
         self.assertEqual('a<b>&"c', root.findtext('name'))
