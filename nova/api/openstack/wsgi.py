@@ -82,10 +82,18 @@ class Request(webob.Request):
         return content_type
 
     def json_body(self):
-        if not self.body:
+        try:
+            raw = self.body
+        except webob.request.DisconnectionError:
+            # The client went away before its whole body arrived (a server
+            # that hands the stream over before reading it, unlike waitress).
+            raise exception.MalformedRequestBody(
+                reason='the client disconnected before sending the whole '
+                       'body')
+        if not raw:
             return None
         try:
-            body = json.loads(self.body.decode('utf-8'))
+            body = json.loads(raw.decode('utf-8'))
         except (ValueError, UnicodeDecodeError) as exc:
             raise exception.MalformedRequestBody(reason=str(exc))
         except RecursionError:

@@ -153,3 +153,18 @@ class EchoTestCase(base.APITestCase):
                             {'a' * 50000: None})
         self.assertEqual(400, resp.status_int)
         self.assertLess(len(resp.body), 2048)
+
+
+class DisconnectTestCase(base.APITestCase):
+
+    def test_body_cut_short_is_a_400(self):
+        # Under a server that streams the body to the application (the
+        # standard library's), a client leaving mid-body was a 500.
+        req = webob.Request.blank('/v2.1/servers', method='POST')
+        req.headers['X-Auth-Token'] = base.ADMIN
+        req.headers['Content-Type'] = 'application/json'
+        req.environ['CONTENT_LENGTH'] = '1000'
+        req.environ['wsgi.input'] = io.BytesIO(b'{"server": ')
+        resp = req.get_response(self.app)
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertIn('disconnected', resp.text)
