@@ -6,6 +6,11 @@
 #   POLICY=auto-converge tools/run-main-job.sh
 #   POLICY=none tools/run-main-job.sh      # watch the completion timeout
 #   POLICY=force-complete tools/run-main-job.sh  # operator forces it
+#   STACK=backports tools/run-main-job.sh  # libvirt 11.3 + QEMU 10.0 on both
+#   STACK=mixed tools/run-main-job.sh      # lab-a Debian 12's, lab-b backports:
+#                                          # a rolling upgrade (old -> new)
+# STACK (debian12 by default) picks the libvirt/QEMU build of each lab host
+# (tools/lab/README.rst); the versions the daemons report are printed.
 #
 # Installs what it needs on a fresh Debian machine (root or sudo), starts
 # the lab (tools/lab/setup.sh), runs nova-all (API + two compute services,
@@ -22,9 +27,11 @@ say() { printf '\n== %s\n' "$*"; }
 
 say "System packages and the two-host lab"
 tools/install-system-packages.sh test lab
-tools/lab/setup.sh
+STACK=${STACK:-debian12} tools/lab/setup.sh
 # shellcheck disable=SC1091
 . /var/tmp/nova-lab/lab.env
+echo "stack $NOVA_LAB_STACK: lab-a libvirt $NOVA_LAB_A_LIBVIRT_VERSION QEMU $NOVA_LAB_A_QEMU_VERSION," \
+    "lab-b libvirt $NOVA_LAB_B_LIBVIRT_VERSION QEMU $NOVA_LAB_B_QEMU_VERSION"
 
 say "Python environment ($venv)"
 if [ ! -x "$venv/bin/nova-all" ] || [ setup.cfg -nt "$venv/.installed" ]; then
