@@ -117,7 +117,7 @@ def parse_args(argv):
     parser.add_argument('--strategies', default='',
                         help='comma-separated strategy names (default: '
                              'all: %s)' % ', '.join(
-                                 s.name for s in matrix.STRATEGIES))
+                                 s.name for s in matrix.ALL_STRATEGIES))
     parser.add_argument('--workloads', default='',
                         help='comma-separated workload names to run, e.g. '
                              '4GiB-x1.5-10Gbit or, for the lab, '
@@ -226,15 +226,31 @@ def run_matrix_and_report(args, out, doc_dir):
     results = runner.run_matrix(backend, strategies, workloads,
                                 timeline_workloads=timelines, jobs=jobs,
                                 progress=_progress)
+    from nova.bench import oracle
+    oracles = oracle.oracles(workloads, jobs=jobs)
+    metrics.attach_oracle(results, oracles)
     wall = time.monotonic() - wall0
     usage = (resource.getrusage(resource.RUSAGE_SELF).ru_utime +
              resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime)
-    summary = metrics.summary_table([s.name for s in strategies], results)
+    names = [s.name for s in strategies]
+    summary = metrics.summary_table(names, results)
+    peers = metrics.peers_table(names, results, matrix.RECOMMENDED)
+    goals = None
+    if matrix.RECOMMENDED in names:
+        goals = metrics.targets(results, matrix.RECOMMENDED,
+                                [n for n in names
+                                 if n != matrix.RECOMMENDED])
 
     with open(os.path.join(out, 'results.csv'), 'w') as f:
         f.write(report.runs_csv(results))
     with open(os.path.join(out, 'summary.csv'), 'w') as f:
         f.write(report.summary_csv(summary))
+    with open(os.path.join(out, 'peers.csv'), 'w') as f:
+        f.write(report.peers_csv(peers))
+    with open(os.path.join(out, 'oracle.csv'), 'w') as f:
+        f.write(report.oracle_csv(oracles, workloads))
+    with open(os.path.join(out, 'targets.json'), 'w') as f:
+        json.dump(goals, f, indent=1, sort_keys=True)
     with open(os.path.join(out, 'results.md'), 'w') as f:
         f.write(report.results_markdown(
             summary, results, settings(backend, strategies, workloads,
@@ -246,12 +262,16 @@ def run_matrix_and_report(args, out, doc_dir):
     with open(os.path.join(out, 'run-info.json'), 'w') as f:
         json.dump(info, f, indent=1, sort_keys=True)
     print(report.summary_markdown(summary))
+    print(report.peers_csv(peers))
+    print('targets: %s' % json.dumps(goals, sort_keys=True))
     print('%(runs)d runs, %(polls)d monitor polls in %(matrix_wall_s)s s '
           'wall on %(jobs)d worker(s)' % info)
 
     if doc_dir:
         with open(os.path.join(doc_dir, 'summary.csv'), 'w') as f:
             f.write(report.summary_csv(summary, headers=True))
+        for name in ('peers.csv', 'oracle.csv', 'targets.json'):
+            shutil.copy(os.path.join(out, name), doc_dir)
     if args.no_plots:
         return
     if importlib.util.find_spec('matplotlib') is None:

@@ -31,6 +31,7 @@ from nova.bench import metrics
 from nova.bench import simulated
 from nova import exception
 from nova.objects import instance as instance_obj
+from nova.simulator import migration_model
 from nova.tests.functional.libvirt import lab
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
@@ -137,7 +138,10 @@ def lab_observation(outcome, samples, actions, ended_s, completed_info,
                          or [0]),
         postcopy_started_at=first_action_at(actions, 'postcopy'),
         actions=actions, iterations=max(iterations or [0]),
-        polls=len(samples), mode=mode)
+        polls=len(samples), mode=mode,
+        # Not measured on the lab: the guest's fault waits.
+        fault_wait_s=None if first_action_at(actions, 'postcopy') is not None
+        else 0.0)
 
 
 def downtime_at(ladder, elapsed):
@@ -195,7 +199,9 @@ class LabBackend(object):
         self.a = lab.host_env(self.env, 'A')
         self.b = lab.host_env(self.env, 'B')
         self.image = lab.boot_image(self.env)
-        self.model = model or simulated.SimulatedBackend()
+        # The lab's fault path (TCG, 2 shared cores): the fitted cost.
+        self.model = model or simulated.SimulatedBackend(
+            fault_service=migration_model.FAULT_SERVICE_LAB_S)
         self.boot_timeout = boot_timeout
         # Safety cap: a run still going this long after its completion
         # timeout is cancelled and reported as 'timeout'.

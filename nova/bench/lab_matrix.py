@@ -44,7 +44,10 @@ DOWNTIME_DELAY = 3
 LAB_OPTIONS = (('live_migration_completion_timeout', COMPLETION_TIMEOUT),
                ('live_migration_downtime_delay', DOWNTIME_DELAY))
 
-EVERY_STRATEGY = tuple(s.name for s in matrix.STRATEGIES)
+# The six strategies the lab was built for (the peers run only simulated).
+EVERY_STRATEGY = ('defaults', 'auto-converge', 'post-copy',
+                  'post-copy+auto-converge', 'timeout-force-complete',
+                  'operator-force-complete')
 CONVERGING = ('defaults', 'auto-converge', 'post-copy')
 
 

@@ -72,16 +72,68 @@ STRATEGIES = (
 )
 
 
+# The strategy the project recommends (the one the targets are about).
+RECOMMENDED = 'post-copy'
+
+_NOVA_TODAY = (('live_migration_permit_post_copy', True),
+               ('live_migration_post_copy_start', 'timeout'),
+               ('live_migration_timeout_action', 'force_complete'))
+_KUBEVIRT = (('live_migration_permit_post_copy', True),
+             ('live_migration_post_copy_start', 'timeout'),
+             ('live_migration_timeout_action', 'force_complete'),
+             ('live_migration_completion_timeout', 150),
+             ('live_migration_downtime', 300),
+             ('live_migration_downtime_steps', 1))
+_OVIRT = (('live_migration_downtime_schedule', 'stalled-passes'),
+          ('live_migration_downtime', 500),
+          ('live_migration_downtime_steps', 5),
+          ('live_migration_completion_timeout', 64))
+
+# Other projects' policies, expressed through this driver's options (see
+# the benchmark page for how each maps and what differs).
+PEERS = (
+    Strategy('nova-today',
+             'upstream Nova: post-copy permitted, no automatic switch; the '
+             'completion timeout forces completion (post-copy)',
+             _NOVA_TODAY),
+    Strategy('nova-today+operator',
+             'upstream Nova, and an operator calls force-complete %g floor '
+             'times after the start (post-copy)' % OPERATOR_AT_FLOORS,
+             _NOVA_TODAY, operator_force_complete_at=OPERATOR_AT_FLOORS),
+    Strategy('kubevirt',
+             'KubeVirt: downtime left at 300 ms, 150 s per GiB then '
+             'post-copy, 64 MiB/s per migration',
+             _KUBEVIRT + (('live_migration_bandwidth', 64),)),
+    Strategy('kubevirt-uncapped',
+             'KubeVirt without its bandwidth cap', _KUBEVIRT),
+    Strategy('ovirt-post-copy',
+             'oVirt "post-copy": downtime 100 to 500 ms stepped on stalled '
+             'passes, then post-copy (64 s per GiB at most)',
+             _OVIRT + (('live_migration_permit_post_copy', True),
+                       ('live_migration_post_copy_start', 'timeout'),
+                       ('live_migration_timeout_action', 'force_complete'))),
+    Strategy('ovirt-suspend',
+             'oVirt "suspend workload if needed": the same schedule, then '
+             'the guest is paused until the rest is copied',
+             _OVIRT + (('live_migration_timeout_action', 'force_complete'),)),
+    Strategy('ovirt-minimal-downtime',
+             'oVirt "minimal downtime": the same schedule, then abort',
+             _OVIRT + (('live_migration_timeout_action', 'abort'),)),
+)
+
+ALL_STRATEGIES = STRATEGIES + PEERS
+
+
 def strategies_named(names):
     """The strategies in ``names`` (all when empty), in matrix order."""
     if not names:
-        return STRATEGIES
-    known = {s.name: s for s in STRATEGIES}
+        return ALL_STRATEGIES
+    known = {s.name: s for s in ALL_STRATEGIES}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError('unknown strategy %s (known: %s)' % (
             ', '.join(unknown), ', '.join(known)))
-    return tuple(s for s in STRATEGIES if s.name in names)
+    return tuple(s for s in ALL_STRATEGIES if s.name in names)
 
 
 @dataclasses.dataclass(frozen=True)

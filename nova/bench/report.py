@@ -34,6 +34,25 @@ RUN_HEADERS = {
     'postcopy_s': 'post-copy (s)', 'sent_ratio': 'sent/RAM',
     'first_action_s': 'first action (s)', 'first_action': 'action',
     'iterations': 'passes', 'polls': 'polls',
+    'fault_wait_s': 'fault waits (s)', 'lost_s': 'lost guest (s)',
+    'impact_s': 'guest impact (s)', 'stall_pass': 'stall pass',
+    'action_pass': 'action pass', 'oracle_ratio': 'time/oracle',
+}
+SUMMARY_HEADERS.update({
+    'median_oracle_ratio': 'median time / oracle',
+    'worst_oracle_ratio': 'worst time / oracle',
+    'median_impact_s': 'median guest impact (s)',
+    'worst_impact_s': 'worst guest impact (s)',
+    'worst_passes_after_stall': 'worst passes from stall to action',
+})
+PEER_HEADERS = {
+    'strategy': 'strategy', 'completed': 'completed',
+    'median_oracle_ratio': 'median time / oracle',
+    'worst_oracle_ratio': 'worst time / oracle',
+    'median_impact_s': 'median guest impact (s)',
+    'worst_impact_s': 'worst guest impact (s)',
+    'wins': 'cells faster than post-copy at no more guest impact',
+    'win_cells': 'those cells',
 }
 
 
@@ -75,6 +94,23 @@ def markdown_table(headers, rows):
     for row in rows:
         lines.append('| ' + ' | '.join(_cell(v) for v in row) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def peers_csv(rows):
+    columns = metrics.PEER_COLUMNS
+    return csv_text([PEER_HEADERS[c] for c in columns],
+                    [[r[c] for c in columns] for r in rows])
+
+
+def oracle_csv(oracles, specs):
+    rows = []
+    for spec in specs:
+        o = oracles[spec.name]
+        rows.append([spec.name, o.plan, round(o.total_s, 2),
+                     round(o.time_ratio, 2), round(o.impact_s, 3),
+                     o.stall_pass])
+    return csv_text(['workload', 'plan', 'time (s)', 'time / floor',
+                     'guest impact (s)', 'stall pass'], rows)
 
 
 def summary_markdown(summary):

@@ -96,6 +96,8 @@ def observe(job, state, outcome, flags, polls=0):
         qemu_downtime_s=(job.downtime if outcome ==
                          metrics.OUTCOME_COMPLETED else 0.0),
         throttle_cpu_s=job.throttle_cpu_seconds,
+        fault_wait_s=job.fault_wait_seconds,
+        passes=tuple((round(t, 3), n, int(b)) for t, n, b in job.passes),
         max_throttle=max([s.throttle for s in samples] or [0]),
         postcopy_started_at=job.postcopy_started_at,
         actions=tuple(state.actions), iterations=job.iteration,
@@ -124,8 +126,15 @@ class SimulatedBackend(object):
     # Every run is independent: runs may go to parallel processes.
     parallel = True
 
-    def __init__(self, seed=0, cap_factor=2.0):
+    def __init__(self, seed=0, cap_factor=2.0, fault_service=None,
+                 postcopy_uncapped=False):
         self.seed = seed
+        # Post-copy at the link's speed whatever live_migration_bandwidth
+        # says: how the driver ran before monitor v2 capped it
+        # (bandwidth.postcopy), when the committed lab runs were made.
+        self.postcopy_uncapped = postcopy_uncapped
+        # Link.fault_service override (calibration); None: the model's.
+        self.fault_service = fault_service
         # Safety net: a run still going after cap_factor x its completion
         # timeout (+ 10 floor times) is cancelled and reported as timeout.
         self.cap_factor = cap_factor
@@ -140,7 +149,10 @@ class SimulatedBackend(object):
         lvconf = conf.libvirt
         clock = BenchClock()
         hv = fakelibvirt.Hypervisors(clock=clock)
-        hv.set_link(migration_model.Link(bandwidth=spec.link_bandwidth))
+        link = migration_model.Link(bandwidth=spec.link_bandwidth)
+        if self.fault_service is not None:
+            link.fault_service = self.fault_service
+        hv.set_link(link)
         for name in ('src', 'dest'):
             hv.add_host(name)
         dom = hv.define_guest(
@@ -174,6 +186,9 @@ class SimulatedBackend(object):
             # Virtual time only moves once the job began: now() is the
             # time since the job began.
             now = clock.now()
+            if self.postcopy_uncapped and hv.migrations:
+                job = hv.migrations[-1][2]
+                job.postcopy_bandwidth = job.capacity
             nonlocal operator_at
             if operator_at is not None and now >= operator_at:
                 operator_at = None

@@ -150,13 +150,56 @@ Related options:
     cfg.IntOpt(
         'live_migration_downtime_steps',
         default=10,
-        min=3,
+        min=1,
         help="""
 Number of steps in which the allowed downtime rises to
 ``live_migration_downtime``.
 
 The first step allows ``live_migration_downtime / steps`` milliseconds; each
 later step adds an equal share until the last one allows the full value.
+1 allows the full value from the start (a fixed downtime, as QEMU's own
+300 ms default when nothing sets it).
+
+Related options:
+
+* ``live_migration_downtime_schedule``: whether the steps come with time
+  or with memory passes that did not shrink.
+"""),
+    cfg.StrOpt(
+        'live_migration_downtime_schedule',
+        default='time',
+        choices=[
+            ('time', 'Step up the allowed downtime every '
+                     '``live_migration_downtime_delay`` seconds per GiB.'),
+            ('stalled-passes', 'Step up the allowed downtime once per '
+                               'memory pass that sets out to send less '
+                               'than 10% less than the pass before it; '
+                               'once the last step has seen one more such '
+                               'pass, take ``live_migration_timeout_action``'
+                               ' (a convergence schedule, as oVirt\'s '
+                               'migration policies have).'),
+        ],
+        help="""
+What moves the allowed downtime up the ladder of
+``live_migration_downtime_steps`` steps.
+
+With ``time`` (the default) the ladder is a clock: a guest that would
+converge with a larger downtime waits for it, and a guest that converges by
+itself is never given more. With ``stalled-passes`` the ladder follows the
+migration: a step only when a memory pass did not shrink, so a migration
+that makes progress keeps the smallest downtime, and one that stalls gets
+the next step one pass later. When the top step has not helped either (one
+more stalled pass), the migration has run out of schedule and
+``live_migration_timeout_action`` is taken, as at a timeout: abort, or
+force completion (post-copy where permitted, else pause the guest).
+``live_migration_downtime_delay`` is not used then.
+
+Related options:
+
+* ``live_migration_downtime``, ``live_migration_downtime_steps``: the
+  ladder's top and number of steps.
+* ``live_migration_timeout_action``: what happens at the end of the
+  schedule.
 """),
     cfg.IntOpt(
         'live_migration_downtime_delay',

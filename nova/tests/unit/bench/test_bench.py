@@ -52,7 +52,7 @@ class MatrixTestCase(testtools.TestCase):
         self.assertEqual(['defaults', 'post-copy'], [
             s.name for s in matrix.strategies_named(['post-copy',
                                                      'defaults'])])
-        self.assertEqual(matrix.STRATEGIES, matrix.strategies_named([]))
+        self.assertEqual(matrix.ALL_STRATEGIES, matrix.strategies_named([]))
         self.assertRaises(ValueError, matrix.strategies_named, ['nope'])
 
 

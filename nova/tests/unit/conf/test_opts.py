@@ -32,7 +32,7 @@ class OptionsTestCase(testtools.TestCase):
 
     def test_minimums_enforced(self):
         for name, bad in (('live_migration_downtime', 99),
-                          ('live_migration_downtime_steps', 2),
+                          ('live_migration_downtime_steps', 0),
                           ('live_migration_downtime_delay', 2),
                           ('live_migration_completion_timeout', -1),
                           ('live_migration_progress_timeout', -1),
@@ -41,6 +41,14 @@ class OptionsTestCase(testtools.TestCase):
                               **{name: bad})
         self.assertRaises(ValueError, self.conf.config,
                           max_concurrent_live_migrations=-1)
+
+    def test_downtime_schedule_choices(self):
+        self.assertEqual('time',
+                         CONF.libvirt.live_migration_downtime_schedule)
+        self.conf.config(group='libvirt',
+                         live_migration_downtime_schedule='stalled-passes')
+        self.assertRaises(ValueError, self.conf.config, group='libvirt',
+                          live_migration_downtime_schedule='weekly')
 
     def test_timeout_action_choices(self):
         self.conf.config(group='libvirt',

@@ -1,0 +1,168 @@
+"""Guest cost in the model, the peers, the oracle and the calibration."""
+
+import os
+
+import fixtures
+import testtools
+
+from nova.bench import calibration
+from nova.bench import matrix
+from nova.bench import metrics
+from nova.bench import oracle
+from nova.bench import simulated
+from nova.simulator import migration_model as mm
+
+MiB = mm.MiB
+LAB_RESULTS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
+                           'doc', 'source', 'admin', 'bench', 'lab',
+                           'results.csv')
+
+
+def _job(dirty_mib_s, fault_service=0.0, ws_mib=64, ram_mib=256):
+    workload = mm.Workload(ram=ram_mib * MiB, dirty_rate=dirty_mib_s * MiB,
+                           working_set=ws_mib * MiB)
+    link = mm.Link(bandwidth=100 * MiB, fault_service=fault_service)
+    return mm.MigrationModel(workload, link, postcopy_permitted=True)
+
+
+def _postcopy(job, switch_at=4.0):
+    job.advance(switch_at)
+    job.start_postcopy()
+    while not job.ended:
+        job.advance(0.5)
+    return job
+
+
+class GuestCostTestCase(testtools.TestCase):
+
+    def test_idle_guest_loses_nothing_in_postcopy(self):
+        job = _postcopy(_job(0))
+        self.assertEqual(0.0, job.fault_wait_seconds)
+        self.assertEqual(job.guest_stopped_time, job.guest_impact_seconds)
+
+    def test_busy_guest_waits_for_faults(self):
+        job = _postcopy(_job(150))
+        self.assertGreater(job.postcopy_requests, 0)
+        self.assertGreater(job.fault_wait_seconds, 0.0)
+        # Never more lost than the time spent in post-copy.
+        self.assertLessEqual(job.fault_wait_seconds,
+                             job.elapsed - job.postcopy_started_at + 1e-6)
+        self.assertAlmostEqual(
+            job.guest_stopped_time + job.fault_wait_seconds,
+            job.guest_impact_seconds)
+
+    def test_fault_service_slows_guest_and_stream(self):
+        quick = _postcopy(_job(150))
+        slow = _postcopy(_job(150, fault_service=0.004))
+        self.assertGreater(slow.fault_wait_seconds,
+                           2 * quick.fault_wait_seconds)
+        self.assertGreater(slow.elapsed, quick.elapsed)
+
+    def test_fault_cost_is_round_trip_service_and_page(self):
+        job = _job(10, fault_service=0.001)
+        self.assertAlmostEqual(0.0002 + 0.001 + 4096 / (100.0 * MiB),
+                               job.fault_cost())
+
+    def test_throttle_counts_as_lost_time(self):
+        workload = mm.Workload(ram=256 * MiB, dirty_rate=150 * MiB,
+                               working_set=64 * MiB)
+        job = mm.MigrationModel(workload, mm.Link(bandwidth=100 * MiB),
+                                auto_converge=True)
+        job.advance(30)
+        self.assertGreater(job.throttle_cpu_seconds, 0)
+        self.assertEqual(job.throttle_cpu_seconds, job.lost_guest_seconds)
+
+    def test_passes_recorded(self):
+        job = _job(150)
+        job.advance(6)
+        numbers = [n for _t, n, _b in job.passes]
+        self.assertEqual(list(range(1, job.iteration + 1)), numbers)
+        self.assertEqual(64 * MiB, job.passes[-1][2])
+
+
+class PassMetricsTestCase(testtools.TestCase):
+
+    def test_stall_pass(self):
+        passes = ((0, 1, 1000), (1, 2, 250), (2, 3, 240), (3, 4, 240))
+        self.assertEqual(3, metrics.stall_pass(passes))
+        self.assertIsNone(metrics.stall_pass(passes[:2]))
+        self.assertEqual(2, metrics.pass_at(passes, 1.5))
+        self.assertIsNone(metrics.pass_at((), 1.0))
+
+
+class PeersTestCase(testtools.TestCase):
+
+    def test_every_peer_is_valid_configuration(self):
+        for strategy in matrix.PEERS:
+            conf = simulated.make_conf(strategy.options)
+            for name, value in strategy.options:
+                self.assertEqual(value, getattr(conf.libvirt, name))
+
+    def test_names_unique_and_recommended_present(self):
+        names = [s.name for s in matrix.ALL_STRATEGIES]
+        self.assertEqual(len(names), len(set(names)))
+        self.assertIn(matrix.RECOMMENDED, names)
+
+    def test_peer_wins(self):
+        def row(strategy, total, impact, outcome='completed'):
+            return metrics.RunResult(
+                strategy=strategy, workload='w', ram_gib=1, dirty_ratio=1,
+                gbit=1, mode='', outcome=outcome, total_s=total, floor_s=1,
+                time_ratio=total, guest_stop_s=0, stop_ratio=0,
+                qemu_downtime_ms=0, throttle_cpu_s=0, max_throttle=0,
+                postcopy_s=None, sent_ratio=1, first_action_s=None,
+                first_action='', iterations=1, polls=1, impact_s=impact)
+        mine = {'w': row('a', 10.0, 1.0)}
+        self.assertEqual(['w'], metrics.peer_wins({'w': row('b', 9.0, 1.0)},
+                                                  mine))
+        # Within 5%, or costlier to the guest: no win.
+        self.assertEqual([], metrics.peer_wins({'w': row('b', 9.6, 0.5)},
+                                               mine))
+        self.assertEqual([], metrics.peer_wins({'w': row('b', 5.0, 2.0)},
+                                               mine))
+        self.assertEqual([], metrics.peer_wins(
+            {'w': row('b', 1.0, 0.0, 'aborted')}, mine))
+
+
+class OracleTestCase(testtools.TestCase):
+
+    def test_converging_guest_needs_no_action(self):
+        best = oracle.oracle(matrix.WorkloadSpec(1, 0.1, 10))
+        self.assertTrue(best.plan.startswith('precopy'), best.plan)
+        self.assertIsNone(best.stall_pass)
+        self.assertLess(best.time_ratio, 1.4)
+
+    def test_hot_guest_acts_after_the_first_pass(self):
+        spec = matrix.WorkloadSpec(4, 3.0, 10)
+        best = oracle.oracle(spec)
+        self.assertIn(best.plan, ('postcopy-1', 'pause-1'))
+        self.assertEqual(3, best.stall_pass)
+        # No fixed plan it tried is faster.
+        for kind, value in oracle.plans():
+            other = oracle.run_plan(spec, kind, value)
+            if other.completed:
+                self.assertGreaterEqual(other.total_s, best.total_s - 1e-6)
+
+    def test_ratio_attached_to_runs(self):
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+        spec = matrix.WorkloadSpec(1, 3.0, 25)
+        strategies = {s.name: s for s in matrix.ALL_STRATEGIES}
+        row = simulated.SimulatedBackend().run(strategies['post-copy'], spec)
+        best = oracle.oracle(spec)
+        metrics.attach_oracle([row], {spec.name: best})
+        self.assertAlmostEqual(row.total_s / best.total_s, row.oracle_ratio,
+                               places=2)
+        self.assertGreaterEqual(row.oracle_ratio, 0.95)
+        self.assertEqual(best.stall_pass, row.stall_pass)
+
+
+class CalibrationTestCase(testtools.TestCase):
+
+    def test_lab_fit_is_the_model_constant(self):
+        # The committed lab runs give the constant the lab model uses.
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+        best, errors, phases = calibration.fit(
+            LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_S, 0.008))
+        self.assertEqual(mm.FAULT_SERVICE_LAB_S, best)
+        self.assertLess(errors[best], errors[0.0])
+        self.assertEqual(6, len(phases))
