@@ -3,10 +3,11 @@
     python -m nova.load [--duration 10] [--levels 1,10,50,200]
                         [--servers 10] [--json FILE] [--only waitress]
 
-For each HTTP server (the standard library's wsgiref, the reference, then
+For each HTTP server (the standard library's wsgiref, the reference, and
 waitress, what nova-api and nova-all serve with) it starts its own
 ``nova-all --fake-hypervisors --api-server SERVER`` on 127.0.0.1 with a
-fresh state, boots ``--servers`` servers, and measures:
+fresh state and boots ``--servers`` servers; both run at once and each
+load level is measured on one and then the other. It measures:
 
 1. ``GET /v2.1/servers/detail`` (admin, microversion 2.79) by 1, 10, 50
    and 200 concurrent keep-alive clients, ``--duration`` seconds each (at
@@ -73,33 +74,49 @@ def say(text):
     print(text, flush=True)
 
 
-def measure_server(name, args):
-    aio = cloud.AllInOne(name, threads=args.threads).start()
-    figures = {'server': name, 'settings': aio.settings}
+def level_line(name, row):
+    return ('[%s] %3d clients: %7.1f req/s  p50 %7.1f ms  p99 %7.1f ms  '
+            'resets %d  timeouts %d  5xx %d'
+            % (name, row['clients'], row['rate'], row['p50_ms'] or 0,
+               row['p99_ms'] or 0, row['resets'], row['timeouts'],
+               row['5xx']))
+
+
+def measure(names, args):
+    """Measure every server in ``names``, all of them up at once.
+
+    Each load level is measured on one and then the other, so that a
+    change in the machine's load between levels falls on both alike.
+    """
+    clouds, figures, servers = {}, {}, {}
     try:
-        say('[%s] nova-all pid %d on port %d; booting %d servers'
-            % (name, aio.pid, aio.port, args.servers))
-        servers = aio.populate(args.servers)
+        for name in names:
+            clouds[name] = cloud.AllInOne(name, threads=args.threads).start()
+            aio = clouds[name]
+            figures[name] = {'server': name, 'settings': aio.settings}
+            say('[%s] nova-all pid %d on port %d; booting %d servers'
+                % (name, aio.pid, aio.port, args.servers))
+            servers[name] = aio.populate(args.servers)
         if 'load' not in args.skip:
-            figures['levels'] = []
             for clients in args.levels:
-                result = client.run_level(aio.host, aio.port, PATH, HEADERS,
-                                          clients, args.duration)
-                row = result.as_dict()
-                figures['levels'].append(row)
-                say('[%s] %3d clients: %7.1f req/s  p50 %7.1f ms  p99 '
-                    '%7.1f ms  resets %d  timeouts %d  5xx %d'
-                    % (name, clients, row['rate'], row['p50_ms'] or 0,
-                       row['p99_ms'] or 0, row['resets'], row['timeouts'],
-                       row['5xx']))
-        if 'hostile' not in args.skip:
-            figures['hostile'] = run_hostile(name, aio, args)
-        if 'migrations' not in args.skip:
-            figures['migrations'] = run_migrations(name, aio, servers, args)
-        figures['rss_end_mib'] = hostile.rss_mib(aio.pid)
+                for name in names:
+                    aio = clouds[name]
+                    row = client.run_level(aio.host, aio.port, PATH, HEADERS,
+                                           clients, args.duration).as_dict()
+                    figures[name].setdefault('levels', []).append(row)
+                    say(level_line(name, row))
+        for name in names:
+            aio = clouds[name]
+            if 'hostile' not in args.skip:
+                figures[name]['hostile'] = run_hostile(name, aio, args)
+            if 'migrations' not in args.skip:
+                figures[name]['migrations'] = run_migrations(
+                    name, aio, servers[name], args)
+            figures[name]['rss_end_mib'] = hostile.rss_mib(aio.pid)
     finally:
-        aio.stop()
-    return figures
+        for aio in clouds.values():
+            aio.stop()
+    return [figures[name] for name in names if name in figures]
 
 
 def run_hostile(name, aio, args):
@@ -191,11 +208,8 @@ def _row(level):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    results = []
-    for name in SERVERS:
-        if args.only and name not in args.only:
-            continue
-        results.append(measure_server(name, args))
+    names = [n for n in SERVERS if not args.only or n in args.only]
+    results = measure(names, args)
     table = summary(results)
     if table:
         say('\n' + table)
