@@ -15,6 +15,7 @@ from typing import Any
 from oslo_log import log as logging
 
 import nova.conf
+from nova.compute import migration_timeline
 from nova import exception
 from nova.objects import fields
 from nova.objects import migrate_data as migrate_data_obj
@@ -381,7 +382,9 @@ class LibvirtDriver(driver.ComputeDriver):
         disk_bytes = migrate_data.disk_bytes if migrate_data else 0
         data_gb = migration.guest_data_gb(instance.memory_mb, disk_bytes)
         state = migration_monitor.MonitorState(
-            data_gb=data_gb, policy=self._migration_policy(plan, data_gb))
+            data_gb=data_gb, policy=self._migration_policy(plan, data_gb),
+            recorder=migration_timeline.Recorder(
+                mig, lvconf.live_migration_monitor_interval))
         active = ActiveMigration(instance.uuid, state=state)
         with self._active_lock:
             self._active[instance.uuid] = active
@@ -391,8 +394,7 @@ class LibvirtDriver(driver.ComputeDriver):
             guest, instance, state, active.channel, self._clock,
             save_progress=lambda info, status: self._save_progress(
                 instance, mig, info, status),
-            lv_error=self._lv.libvirtError,
-            on_decision=getattr(mig, 'note_decision', None))
+            lv_error=self._lv.libvirtError)
         try:
             if mig is not None:
                 mig.status = fields.MigrationStatus.RUNNING

@@ -84,8 +84,22 @@ MOVING_BYTES = 1024 * 1024
 # last progress (smaller wiggles are measurement noise).
 MIN_PENDING_DROP = 0.02
 # Passes shorter than this at the current transfer rate are a converging
-# migration's tail: the pass-shrink rule ignores them.
+# migration's tail: the pass-shrink rule ignores them when the allowed
+# downtime's top is not known.
 TAIL_PASS_SECONDS = 1.0
+# The prediction rule of the post-copy switch. A pass that shrank by a
+# fraction s against the pass before it predicts (geometric passes) that
+# pre-copy still needs about 1 / s times the pass's sending time, where
+# post-copy needs about one. Below this shrink, pre-copy is predicted to
+# take 25% longer than switching: switch (found with the benchmark's
+# oracle, issue 11). The first such pass is pass 2, whose shrink is the
+# share of RAM the guest dirtied during pass 1 (a lower bound of its dirty
+# rate over the link's, as the working set caps it). Passes the top of the
+# downtime ladder can carry are a tail the ladder finishes: never a reason
+# to switch.
+SLOW_PASS_SHRINK = 0.8
+# A downtime rung is chosen to carry the pending data with this margin.
+RUNG_MARGIN = 1.1
 
 # Clock readings closer than this are the same instant (float sums).
 TIME_EPS = 1e-6
@@ -183,8 +197,16 @@ class ProgressTracker(object):
     # Consecutive evidence that pre-copy cannot finish.
     stuck_passes: int = 0
     hot_polls: int = 0
-    # Passes that shrank less than MIN_PASS_SHRINK, in all.
+    # Passes that shrank less than MIN_PASS_SHRINK (not tails), in all.
     stalled_passes: int = 0
+    # Consecutive passes (and polls) that shrank less than
+    # SLOW_PASS_SHRINK.
+    slow_passes: int = 0
+    slow_polls: int = 0
+    latest_slow: bool = False
+    # libvirt announced when the current pass began (its size is known
+    # even when several passes went by between two samples).
+    start_announced: bool = False
     # The link: recent (time, rate, bytes processed), and whether data
     # moved over the last LINK_MOVING_WINDOW.
     rates: Deque[Tuple[float, int, int]] = dataclasses.field(
@@ -251,6 +273,7 @@ class ProgressTracker(object):
     def _pass_began(self, now, iteration, bps):
         announced = [at for at, it in self.announced if it == iteration]
         self.announced.clear()
+        self.start_announced = bool(announced)
         if announced:
             return min(announced[-1], now)
         if bps > 0:
@@ -276,6 +299,18 @@ class ProgressTracker(object):
                      not _pass_is_tail(self.pass_start, bps))
             self.stuck_passes = self.stuck_passes + 1 if stuck else 0
             self.stalled_passes += 1 if stuck else 0
+            if (shrink is None and self.start_announced and
+                    self.iteration >= 2 and self.previous_pass_start > 0):
+                # Several short passes since the last sample and the
+                # latest is as big as the last one seen: none of them
+                # shrank much either.
+                shrink = 1.0 - (float(self.pass_start) /
+                                self.previous_pass_start)
+            self.latest_slow = (shrink is not None and
+                                shrink < SLOW_PASS_SHRINK)
+            self.slow_passes = self.slow_passes + 1 if self.latest_slow \
+                else 0
+        self.slow_polls = self.slow_polls + 1 if self.latest_slow else 0
         hot = bps > 0 and dirty_bps >= (1.0 - MIN_PASS_SHRINK) * bps
         self.hot_polls = self.hot_polls + 1 if hot else 0
 
@@ -346,13 +381,22 @@ def _pass_is_tail(pass_bytes, bps):
     return bps > 0 and pass_bytes < bps * TAIL_PASS_SECONDS
 
 
-def should_switch_to_postcopy(info, tracker):
-    """Why pre-copy cannot finish, or None while it still may.
+def _carried_by(pass_bytes, bps, downtime_ms):
+    """The allowed downtime can carry this pass in one final copy."""
+    return bps > 0 and pass_bytes * RUNG_MARGIN <= bps * downtime_ms / 1e3
+
+
+def should_switch_to_postcopy(info, tracker, top_downtime_ms=None):
+    """Why pre-copy cannot finish soon, or None while it still may.
 
     Only from the second memory pass on (the first pass is the bulk copy
     of all RAM), and only on evidence that held ``SWITCH_EVIDENCE`` times
-    in a row. Two signals, either is enough:
+    in a row. Three signals, any is enough:
 
+    * with ``top_downtime_ms`` (the top of the downtime ladder): memory
+      passes set out to send less than ``SLOW_PASS_SHRINK`` less than the
+      pass before them did, and the latest is too big for that downtime
+      (pre-copy converges too slowly to be worth waiting for);
     * memory passes set out to send less than ``MIN_PASS_SHRINK`` less
       than the pass before them did;
     * libvirt reports the guest dirtying memory at ``1 - MIN_PASS_SHRINK``
@@ -369,6 +413,16 @@ def should_switch_to_postcopy(info, tracker):
         return None
     if tracker.link_looks_down(info.memory_bps):
         return None
+    if (top_downtime_ms and tracker.slow_polls >= SWITCH_EVIDENCE and
+            not _carried_by(tracker.pass_start, info.memory_bps,
+                            top_downtime_ms)):
+        return ('pre-copy predicted slower than post-copy: pass %d shrank '
+                'less than %d%% (set out to send %d MiB, pass %d %d MiB), '
+                'more than %d ms of downtime can carry' % (
+                    int(SLOW_PASS_SHRINK * 100),
+                    tracker.iteration, tracker.pass_start // MiB,
+                    tracker.iteration - 1,
+                    tracker.previous_pass_start // MiB, top_downtime_ms))
     if tracker.stuck_passes >= SWITCH_EVIDENCE:
         return ('%d memory passes in a row shrank less than %d%% (pass %d '
                 'set out to send %d MiB, pass %d %d MiB)' % (
@@ -407,6 +461,23 @@ def stalled_step_due(ladder, current_step, stalled_passes):
         return None
     due = min(max(stalled_passes, 0), len(ladder) - 1)
     return due if due > current_step else None
+
+
+def rung_for_pending(ladder, current_step, progress, bps):
+    """The lowest rung that carries a pass that does not shrink.
+
+    When the latest memory pass shrank less than ``SLOW_PASS_SHRINK``,
+    waiting for the ladder's clock buys nothing: give at once the smallest
+    allowed downtime that carries the pass (with ``RUNG_MARGIN``), if one
+    does. None otherwise or if not above ``current_step``.
+    """
+    if (not ladder or progress is None or progress.slow_passes < 1 or
+            bps <= 0):
+        return None
+    for index, (_at, ms) in enumerate(ladder):
+        if _carried_by(progress.pass_start, bps, ms):
+            return index if index > current_step else None
+    return None
 
 
 def schedule_exhausted(policy, progress):
@@ -630,6 +701,10 @@ def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
         else:
             step = downtime_step_due(policy.ladder, taken.downtime_step,
                                      elapsed)
+            sized = rung_for_pending(policy.ladder, taken.downtime_step,
+                                     progress, info.memory_bps)
+            if sized is not None and (step is None or sized > step):
+                step = sized
         if step is not None:
             decisions.append(Decision(
                 Action.STEP_DOWNTIME, 'allowed downtime %d ms after %d s' % (
@@ -691,7 +766,8 @@ def _timeouts_or_switch(now, elapsed, info, policy, progress, taken):
                                  timeout=due)]
     if (policy.postcopy_enabled and progress is not None and
             policy.postcopy_start == POSTCOPY_START_AUTOMATIC):
-        reason = should_switch_to_postcopy(info, progress)
+        top = policy.ladder[-1][1] if policy.ladder else None
+        reason = should_switch_to_postcopy(info, progress, top)
         if reason is not None:
             return [Decision(Action.SWITCH_TO_POSTCOPY, reason)]
     return []

@@ -67,6 +67,8 @@ class MonitorState(object):
         default_factory=migration.ActionsTaken)
     pending_tasks: List[str] = dataclasses.field(default_factory=list)
     last_info: Optional[libvirt_guest.JobInfo] = None
+    # The operator's timeline (migration_timeline.Recorder), or None.
+    recorder: Any = None
     # (seconds since start, JobInfo) per sample, the latest SAMPLES_KEPT.
     samples: Deque = dataclasses.field(
         default_factory=lambda: collections.deque(
@@ -122,6 +124,23 @@ class MonitorState(object):
         self.taken.log.append((round(elapsed, 3), action, detail))
         LOG.info('Live migration monitor: %s %s (after %.1f s)', action,
                  detail, elapsed)
+        self.note(now, action, detail)
+
+    def note(self, now, action, detail=''):
+        """Hand a decision to the operator's timeline, if one is kept."""
+        if self.recorder is not None:
+            self.recorder.decision(self.elapsed(now), action, detail)
+
+    def phase(self):
+        """The timeline's phase name: pre-copy, post-copy or paused."""
+        if self.postcopy.confirmed:
+            return 'post-copy'
+        return 'paused' if self.taken.paused_by_monitor else 'pre-copy'
+
+    def downtime_ms(self):
+        """The allowed downtime now (0 before the first rung)."""
+        step = self.taken.downtime_step
+        return self.policy.ladder[step][1] if step >= 0 else 0
 
     def mode(self):
         mode = 'post-copy' if self.postcopy.confirmed else 'pre-copy'
@@ -134,14 +153,13 @@ class MigrationMonitor(object):
     """Watches one migration job until it ends; applies the decisions.
 
     ``save_progress(info, status)`` writes the job statistics and the
-    Migration status out (the driver's records); ``on_decision`` sees
-    every applied decision (the operator's timeline).
+    Migration status out (the driver's records); the state's ``recorder``
+    keeps the operator's timeline (every sample and decision).
     """
 
     def __init__(self, guest, instance, state, channel, clock,
                  save_progress: Callable, lv_error=Exception,
-                 on_decision: Optional[Callable] = None,
-                 poll_interval=POLL_INTERVAL):
+                 poll_interval=None):
         self.guest = guest
         self.instance = instance
         self.state = state
@@ -149,8 +167,7 @@ class MigrationMonitor(object):
         self.clock = clock
         self._save_progress = save_progress
         self._lv_error = lv_error
-        self._on_decision = on_decision
-        self._poll = poll_interval
+        self._poll = poll_interval or POLL_INTERVAL
         self._handlers = {
             Action.ABORT: self._abort,
             Action.SWITCH_TO_POSTCOPY: self._switch_to_postcopy,
@@ -227,6 +244,10 @@ class MigrationMonitor(object):
             return
         state.last_info = info
         state.samples.append((state.elapsed(now), info))
+        if state.recorder is not None:
+            state.recorder.sample(
+                state.elapsed(now), info, phase=state.phase(),
+                downtime_ms=state.downtime_ms())
         state.progress.observe(now, info.memory_iteration,
                                info.data_remaining, info.memory_dirty_bps,
                                info.memory_bps, processed=info.data_processed)
@@ -284,8 +305,6 @@ class MigrationMonitor(object):
                             decision.action.value, decision.reason, exc,
                             instance=self.instance)
                 continue
-            if self._on_decision is not None:
-                self._on_decision(decision, self.state.elapsed(now))
 
     def _record(self, decision, now):
         self.state.record(now, decision.action.value, decision.reason)
@@ -324,6 +343,7 @@ class MigrationMonitor(object):
         downtime_ms = ladder[decision.step][1]
         self.guest.migrate_configure_max_downtime(downtime_ms)
         self.state.taken.downtime_step = decision.step
+        self.state.note(now, decision.action.value, decision.reason)
         LOG.info('Allowed migration downtime now %d ms (step %d of %d)',
                  downtime_ms, decision.step, len(ladder) - 1,
                  instance=self.instance)
@@ -351,6 +371,7 @@ class MigrationMonitor(object):
     def _refuse(self, decision, now, info):
         LOG.warning('Live migration: %s', decision.reason,
                     instance=self.instance)
+        self.state.note(now, decision.action.value, decision.reason)
 
     # -- the end -----------------------------------------------------------
 
@@ -362,6 +383,8 @@ class MigrationMonitor(object):
 
     def _outcome(self, operation):
         """Wait for the operation thread and classify how the job ended."""
+        if self.state.recorder is not None:
+            self.state.recorder.flush()
         error = None
         try:
             operation.wait()

@@ -724,3 +724,14 @@ class MonitorDefectsTestCase(ScenarioBase):
         # 100 MiB/s the link could carry.
         after = out.job.elapsed - out.job.postcopy_started_at
         self.assertGreater(after, 0.9 * (1024 - 300) / 50.0)
+
+    def test_timeline_keeps_samples_and_decisions(self):
+        self.flags(live_migration_permit_post_copy=True)
+        out = self.run_scenario(**BUSY)
+        points, events = out.migration.timeline()
+        self.assertGreater(len(points), 10)
+        self.assertEqual({'pre-copy', 'post-copy'},
+                         {p.phase for p in points})
+        [switch] = [e for e in events if e.action == 'postcopy']
+        self.assertEqual(out.actions('postcopy')[0][2], switch.reason)
+        self.assertIn('downtime', [e.action for e in events])

@@ -255,6 +255,33 @@ class PostcopySwitchTestCase(testtools.TestCase):
                           dt=0.25)
         self.assertIsNotNone(self._switch(t, memory_bps=4 * MiB))
 
+    def test_slow_passes_switch_unless_the_top_downtime_carries_them(self):
+        # 20% shrink per pass: converging, too slowly to wait for.
+        t = self._tracker(1000 * MiB, 250 * MiB, 200 * MiB, 160 * MiB)
+        self.assertEqual(2, t.slow_passes)
+        self.assertIsNone(self._switch(t))
+        reason = migration.should_switch_to_postcopy(
+            info(memory_bps=100 * MiB), t, 500)
+        self.assertIn('shrank less than 25%', reason)
+        # 160 MiB at 1000 MiB/s fits 500 ms: the ladder finishes it.
+        self.assertIsNone(migration.should_switch_to_postcopy(
+            info(memory_bps=1000 * MiB), t, 500))
+
+    def test_rung_sized_for_a_pass_that_does_not_shrink(self):
+        ladder = ((0, 50), (10, 100), (20, 500))
+        t = self._tracker(1000 * MiB, 250 * MiB, 240 * MiB)
+        # 240 MiB x 1.1 at 1000 MiB/s needs 264 ms: the 500 ms rung.
+        self.assertEqual(2, migration.rung_for_pending(ladder, 0, t,
+                                                       1000 * MiB))
+        self.assertIsNone(migration.rung_for_pending(ladder, 2, t,
+                                                     1000 * MiB))
+        # Too big for any rung, or still shrinking: nothing.
+        self.assertIsNone(migration.rung_for_pending(ladder, 0, t,
+                                                     100 * MiB))
+        t = self._tracker(1000 * MiB, 250 * MiB, 100 * MiB)
+        self.assertIsNone(migration.rung_for_pending(ladder, 0, t,
+                                                     1000 * MiB))
+
     def test_growing_passes(self):
         t = self._tracker(1000 * MiB, 400 * MiB, 600 * MiB, 700 * MiB)
         self.assertIsNotNone(self._switch(t))
