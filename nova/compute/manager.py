@@ -735,8 +735,8 @@ class ComputeManager(object):
     def _task_state_after_migration(self, instance):
         """None, unless a delete arrived meanwhile (it stays 'deleting')."""
         try:
-            current = instance_obj.Instance.get_by_uuid(self.db,
-                                                         instance.uuid)
+            current = instance_obj.Instance.get_by_uuid(
+                self.db, instance.uuid)
         except exception.InstanceNotFound:
             return None
         return states.DELETING if current.task_state == states.DELETING \
