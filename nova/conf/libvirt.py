@@ -143,6 +143,10 @@ completes the migration as soon as the memory left to copy can be sent within
 the currently allowed downtime. Values below 100 ms are rejected: QEMU needs
 some tens of milliseconds just to move the device state.
 
+A memory pass that sets out to send more than 80% of the pass before it
+does not wait for the ladder's clock: the allowed downtime goes at once to
+the lowest step that can carry that pass (with a 10% margin), when one can.
+
 Related options:
 
 * ``live_migration_downtime_steps``, ``live_migration_downtime_delay``.
@@ -340,13 +344,20 @@ When permitted, the migration is started with ``VIR_MIGRATE_POSTCOPY`` but
 begins in ordinary pre-copy. The driver switches it to post-copy (which of
 these apply is ``live_migration_post_copy_start``):
 
-* automatically, as soon as pre-copy cannot finish: from the second memory
-  pass on, when two passes in a row set out to send less than 10% less data
-  than the pass before them, or when libvirt reports a memory dirty rate of
-  90% of the transfer rate or more at two polls in a row (which means the
-  same: each pass re-sends what the guest dirtied during the last one); never
-  while the link looks down (less than 256 KiB moved in the last second, or
-  the rate fell below half its best of the last 30 seconds);
+* automatically, as soon as pre-copy is predicted to take longer than
+  post-copy: from the second memory pass on, when a pass sets out to send
+  more than 80% of the pass before it (seen at two polls; the second pass
+  compares with the first, so a guest that dirtied more than a fifth of
+  its RAM during the first pass switches in its second pass) and the
+  largest allowed downtime (``live_migration_downtime``) cannot carry that
+  pass; or when two passes in a row set out to send less than 10% less data
+  than the pass before them; or when libvirt reports a memory dirty rate of
+  90% of the transfer rate or more at two polls in a row (each pass re-sends
+  what the guest dirtied during the last one); never while the link looks
+  down (less than 256 KiB moved in the last second, or the rate fell below
+  half its best of the last 30 seconds). The guest pays for the shorter
+  migration with page faults while in post-copy (see the migration
+  benchmark in the admin guide);
 * when an operator calls the ``live-migration-force-complete`` API;
 * at ``live_migration_completion_timeout`` or
   ``live_migration_progress_timeout`` when

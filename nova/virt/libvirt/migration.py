@@ -273,9 +273,12 @@ class ProgressTracker(object):
     def _pass_began(self, now, iteration, bps):
         announced = [at for at, it in self.announced if it == iteration]
         self.announced.clear()
+        # An event stamped no earlier than this sample says only that the
+        # pass began since the last one: the transfer rate places it then.
+        announced = [at for at in announced if at < now - TIME_EPS]
         self.start_announced = bool(announced)
         if announced:
-            return min(announced[-1], now)
+            return announced[-1]
         if bps > 0:
             return min(now, self.last_sample_at +
                        self.last_remaining / float(bps))
@@ -393,10 +396,11 @@ def should_switch_to_postcopy(info, tracker, top_downtime_ms=None):
     of all RAM), and only on evidence that held ``SWITCH_EVIDENCE`` times
     in a row. Three signals, any is enough:
 
-    * with ``top_downtime_ms`` (the top of the downtime ladder): memory
-      passes set out to send less than ``SLOW_PASS_SHRINK`` less than the
-      pass before them did, and the latest is too big for that downtime
-      (pre-copy converges too slowly to be worth waiting for);
+    * with ``top_downtime_ms`` (the top of the downtime ladder), a
+      prediction: the latest pass set out to send less than
+      ``SLOW_PASS_SHRINK`` less than the pass before it (two polls saw
+      it), so pre-copy is predicted to need longer than post-copy, and
+      the pass is too big for that downtime to finish it;
     * memory passes set out to send less than ``MIN_PASS_SHRINK`` less
       than the pass before them did;
     * libvirt reports the guest dirtying memory at ``1 - MIN_PASS_SHRINK``
@@ -419,9 +423,8 @@ def should_switch_to_postcopy(info, tracker, top_downtime_ms=None):
         return ('pre-copy predicted slower than post-copy: pass %d shrank '
                 'less than %d%% (set out to send %d MiB, pass %d %d MiB), '
                 'more than %d ms of downtime can carry' % (
-                    int(SLOW_PASS_SHRINK * 100),
-                    tracker.iteration, tracker.pass_start // MiB,
-                    tracker.iteration - 1,
+                    tracker.iteration, int(SLOW_PASS_SHRINK * 100),
+                    tracker.pass_start // MiB, tracker.iteration - 1,
                     tracker.previous_pass_start // MiB, top_downtime_ms))
     if tracker.stuck_passes >= SWITCH_EVIDENCE:
         return ('%d memory passes in a row shrank less than %d%% (pass %d '

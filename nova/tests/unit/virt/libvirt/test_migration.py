@@ -258,11 +258,11 @@ class PostcopySwitchTestCase(testtools.TestCase):
     def test_slow_passes_switch_unless_the_top_downtime_carries_them(self):
         # 20% shrink per pass: converging, too slowly to wait for.
         t = self._tracker(1000 * MiB, 250 * MiB, 200 * MiB, 160 * MiB)
-        self.assertEqual(2, t.slow_passes)
+        self.assertEqual(3, t.slow_passes)
         self.assertIsNone(self._switch(t))
         reason = migration.should_switch_to_postcopy(
             info(memory_bps=100 * MiB), t, 500)
-        self.assertIn('shrank less than 25%', reason)
+        self.assertIn('pass 4 shrank less than 80%', reason)
         # 160 MiB at 1000 MiB/s fits 500 ms: the ladder finishes it.
         self.assertIsNone(migration.should_switch_to_postcopy(
             info(memory_bps=1000 * MiB), t, 500))
@@ -278,7 +278,7 @@ class PostcopySwitchTestCase(testtools.TestCase):
         # Too big for any rung, or still shrinking: nothing.
         self.assertIsNone(migration.rung_for_pending(ladder, 0, t,
                                                      100 * MiB))
-        t = self._tracker(1000 * MiB, 250 * MiB, 100 * MiB)
+        t = self._tracker(1000 * MiB, 150 * MiB, 20 * MiB)
         self.assertIsNone(migration.rung_for_pending(ladder, 0, t,
                                                      1000 * MiB))
 
