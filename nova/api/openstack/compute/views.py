@@ -6,6 +6,8 @@ import json
 from nova.api.openstack import common
 from nova.api.openstack.compute import helpers
 from nova.api.openstack import policy
+from nova.compute import power_state
+from nova.objects import fields
 
 attr = common.attr
 
@@ -33,13 +35,13 @@ _STATUS = {
 _PROGRESS_STATUSES = ('ACTIVE', 'BUILD', 'REBUILD', 'RESIZE',
                       'VERIFY_RESIZE', 'MIGRATING')
 
-# nova.compute.power_state numbers
-POWER_STATES = {'nostate': 0, 'pending': 0, 'running': 1, 'paused': 3,
-                'shutdown': 4, 'shutoff': 4, 'crashed': 6, 'suspended': 7}
+# nova.compute.power_state numbers by name (with Nova's older aliases).
+POWER_STATES = dict({state.name.lower(): int(state)
+                     for state in power_state.PowerState},
+                    pending=int(power_state.NOSTATE),
+                    shutoff=int(power_state.SHUTDOWN))
 
-LIVE_MIGRATION_IN_PROGRESS = ('queued', 'preparing', 'running',
-                              'running (post-copy)',
-                              'running (post-copy paused)', 'post-migrating')
+LIVE_MIGRATION_IN_PROGRESS = tuple(sorted(fields.MIGRATION_IN_PROGRESS))
 
 
 def server_status(vm_state, task_state):
