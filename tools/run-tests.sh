@@ -45,6 +45,12 @@ for env in "${env_list[@]}"; do
     summary="$summary$(printf '  %-14s %5d s  budget %5d s  %s' "$env" "$took" "$limit" "$verdict")"$'\n'
     echo "== phase $env: ${took} s (budget ${limit} s): $verdict"
 done
-echo "== phases (total $(( $(date +%s) - t_all )) s):"
+total=$(( $(date +%s) - t_all ))
+total_limit=${NOVA_CI_BUDGET_TOTAL:-3600}
+echo "== phases (total ${total} s, budget ${total_limit} s):"
 printf '%s' "$summary"
+if [ "$total" -gt "$total_limit" ]; then
+    echo "== the phases together went over ${total_limit} s"
+    rc=1
+fi
 exit "$rc"
