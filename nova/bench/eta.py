@@ -76,7 +76,7 @@ def load(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def report(runs, fractions=FRACTIONS, out=sys.stdout):
+def report(runs, fractions=FRACTIONS, out=sys.stdout, finish_s=None):
     """Per run and overall: the ETA's relative error at each fraction.
 
     Only runs that completed count: an aborted run has no end to predict.
@@ -87,16 +87,17 @@ def report(runs, fractions=FRACTIONS, out=sys.stdout):
     for run in recorded:
         cells = []
         for fraction in fractions:
-            error = mtl.eta_error_at(run, fraction)
+            error = mtl.eta_error_at(run, fraction, finish_s=finish_s)
             cells.append('   -  ' if error is None else '%5.0f%%' % (
                 100 * error))
         out.write('%-48s %7.1fs  %s\n' % (run.name[:48], run.duration_s,
                                           '  '.join(cells)))
-    summary = mtl.calibration(recorded, fractions)
+    summary = mtl.calibration(recorded, fractions, finish_s=finish_s)
     out.write('\n')
     for fraction in fractions:
         median, covered, total = summary[fraction]
-        errors = [mtl.eta_error_at(run, fraction) for run in recorded]
+        errors = [mtl.eta_error_at(run, fraction, finish_s=finish_s)
+                  for run in recorded]
         errors = [e for e in errors if e is not None]
         within = sum(1 for e in errors if e <= 0.25)
         out.write('at %2d%% of the duration: median |error| %s over %d of '
@@ -109,10 +110,10 @@ def report(runs, fractions=FRACTIONS, out=sys.stdout):
     return summary
 
 
-def write_rst(runs, path, source, fractions=FRACTIONS):
+def write_rst(runs, path, source, fractions=FRACTIONS, finish_s=None):
     """The summary as an RST table, for the administrator guide."""
     recorded = [run_from_dict(r) for r in runs if r.get('completed', True)]
-    summary = mtl.calibration(recorded, fractions)
+    summary = mtl.calibration(recorded, fractions, finish_s=finish_s)
     lines = ['.. list-table:: ETA error, %s' % source,
              '   :header-rows: 1', '',
              '   * - at this share of the real duration',
@@ -121,7 +122,8 @@ def write_rst(runs, path, source, fractions=FRACTIONS):
              '     - of which within 25 %']
     for fraction in fractions:
         median, covered, total = summary[fraction]
-        errors = [mtl.eta_error_at(run, fraction) for run in recorded]
+        errors = [mtl.eta_error_at(run, fraction, finish_s=finish_s)
+                  for run in recorded]
         within = sum(1 for e in errors if e is not None and e <= 0.25)
         lines += ['   * - %d %%' % (100 * fraction),
                   '     - %s' % ('-' if median is None
@@ -232,6 +234,23 @@ def record(out_path, workloads=None, strategies=None):
             sys.stdout.flush()
 
 
+def plot(runs, name, path):
+    """``nova-manage live-migration plot`` of one recorded run."""
+    from nova.cmd import live_migration
+    from nova.objects import migration as migration_obj
+    values = [r for r in runs if r['name'] == name]
+    if not values:
+        raise SystemExit('no run %r (there are: %s)' % (
+            name, ', '.join(r['name'] for r in runs)))
+    run = run_from_dict(values[0])
+    mig = migration_obj.Migration(
+        id=name, instance_uuid='lab', source_compute='lab-a',
+        dest_compute='lab-b',
+        status='completed' if values[0].get('completed', True) else 'failed')
+    return live_migration.plot(mig, migration_obj.Timeline(
+        list(run.points), list(run.events)), path)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m nova.bench.eta',
                                      description=__doc__.split('\n')[0])
@@ -245,9 +264,18 @@ def main(argv=None):
                      help='record the model of the same runs (no lab)')
     rep = sub.add_parser('report', help='the ETA error of recorded runs')
     rep.add_argument('path')
-    rep.add_argument('--rst', help='also write the summary as an RST table')
+    rep.add_argument('--rst', help='also write the summary as an RST '
+                                   'table (the guide includes it)')
     rep.add_argument('--source', default='the lab',
                      help='what the runs are, for the RST caption')
+    rep.add_argument('--finish-s', type=float,
+                     help='seconds of finish added to every ETA (default '
+                          'migration_timeline.FINISH_S; 0 for the model)')
+    pl = sub.add_parser('plot', help='plot one recorded run as '
+                                     'nova-manage live-migration plot does')
+    pl.add_argument('path')
+    pl.add_argument('name', help='workload/strategy')
+    pl.add_argument('-o', '--output', required=True)
     args = parser.parse_args(argv)
     if args.command == 'record' and args.model:
         from nova.bench import lab_matrix
@@ -259,11 +287,13 @@ def main(argv=None):
                 out.write(json.dumps(values) + '\n')
     elif args.command == 'record':
         record(args.out, args.workload, args.strategy)
+    elif args.command == 'plot':
+        plot(load(args.path), args.name, args.output)
     else:
         runs = load(args.path)
-        report(runs)
+        report(runs, finish_s=args.finish_s)
         if args.rst:
-            write_rst(runs, args.rst, args.source)
+            write_rst(runs, args.rst, args.source, finish_s=args.finish_s)
     return 0
 
 

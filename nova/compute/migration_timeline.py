@@ -61,9 +61,16 @@ MAX_THROTTLE = 99
 THROTTLE_STEP = 10
 # Until QEMU has measured the guest's dirty rate (it does at the end of the
 # first pass), the estimate assumes the guest dirties this fraction of
-# what the link carries. Calibrated on the lab (doc/source/admin/
-# live-migration-progress.rst), where it is also said what that is worth.
-FIRST_PASS_DIRTY_RATIO = 0.5
+# what the link carries. 0 on the lab's evidence: the first pass there is
+# shorter than its bytes say (most of a guest's memory is zero pages,
+# which QEMU sends as markers), and that makes up for what the guest
+# dirties meanwhile (doc/source/admin/live-migration-progress.rst).
+FIRST_PASS_DIRTY_RATIO = 0.0
+# From the last byte sent to the migration recorded as completed: QEMU's
+# last copy and device state, the destination resuming the guest, libvirt
+# finishing the job, the driver's last poll. Measured on the lab (libvirt
+# 9.0, QEMU 7.2): see doc/source/admin/live-migration-progress.rst.
+FINISH_S = 2.0
 # QEMU's own limit when none was set (libvirt leaves QEMU's default).
 DEFAULT_DOWNTIME_MS = 300
 # Replaying passes stops there: no end in sight.
@@ -317,12 +324,19 @@ def _would_finish(remaining, link, dirty, throttle, downtime_ms, events):
     return options
 
 
-def assess(points, events=(), window_s=WINDOW_S):
+def _plus(eta, finish_s):
+    return None if eta is None else eta + finish_s
+
+
+def assess(points, events=(), window_s=WINDOW_S, finish_s=None):
     """The verdict and ETA of a migration from its timeline.
 
     ``points``: TimelinePoints in time order (at least one for anything
-    but STARTING); ``events``: TimelineEvents in time order.
+    but STARTING); ``events``: TimelineEvents in time order. Every ETA
+    includes ``finish_s`` (default FINISH_S): from the last byte to the
+    migration recorded as completed.
     """
+    finish_s = FINISH_S if finish_s is None else finish_s
     points = sorted(points, key=lambda p: p.elapsed)
     events = sorted(events, key=lambda e: e.elapsed)
     last_action = events[-1] if events else None
@@ -345,13 +359,13 @@ def assess(points, events=(), window_s=WINDOW_S):
     if last.phase == POST_COPY:
         eta = remaining / link if link > 0 else None
         return Assessment(
-            verdict=IN_POST_COPY, eta_s=eta,
+            verdict=IN_POST_COPY, eta_s=_plus(eta, finish_s),
             why=('the guest runs on the destination; %d MiB left to pull '
                  'at %s' % (remaining // MiB, _fmt_rate(link))), **base)
     if last.phase == PAUSED:
         eta = remaining / link if link > 0 else None
         return Assessment(
-            verdict=PAUSED_FOR_COMPLETION, eta_s=eta,
+            verdict=PAUSED_FOR_COMPLETION, eta_s=_plus(eta, finish_s),
             why=('the guest is paused so that nothing is dirtied; %d MiB '
                  'left at %s' % (remaining // MiB, _fmt_rate(link))), **base)
     in_pass_s = last.elapsed - _pass_began(points)
@@ -362,11 +376,14 @@ def assess(points, events=(), window_s=WINDOW_S):
         assumed = FIRST_PASS_DIRTY_RATIO * link
         eta = _replay_passes(remaining, assumed * in_pass_s, link, assumed,
                              0, False, last.downtime_ms, total)
+        why = ('first pass: copying all memory at %s; the dirty rate is '
+               'not measured yet' % _fmt_rate(link))
+        if FIRST_PASS_DIRTY_RATIO:
+            why += ' (assumed %d%% of the link)' % (
+                100 * FIRST_PASS_DIRTY_RATIO)
         return Assessment(
-            verdict=STARTING if eta is None else CONVERGING, eta_s=eta,
-            why=('first pass: copying all memory at %s; the dirty rate is '
-                 'not measured yet (assumed %d%% of the link)'
-                 % (_fmt_rate(link), 100 * FIRST_PASS_DIRTY_RATIO)), **base)
+            verdict=STARTING if eta is None else CONVERGING,
+            eta_s=_plus(eta, finish_s), why=why, **base)
     eta = _replay_passes(remaining, dirty * in_pass_s, link, dirty,
                          last.throttle, throttling, last.downtime_ms, total)
     if eta is not None:
@@ -379,7 +396,8 @@ def assess(points, events=(), window_s=WINDOW_S):
         else:
             why = ('the link (%s) outruns the dirty rate (%s); %d MiB left'
                    % (_fmt_rate(link), _fmt_rate(dirty), remaining // MiB))
-        return Assessment(verdict=CONVERGING, eta_s=eta, why=why, **base)
+        return Assessment(verdict=CONVERGING, eta_s=_plus(eta, finish_s),
+                          why=why, **base)
     if link <= 0:
         return Assessment(verdict=STARTING, why='no transfer rate yet',
                           **base)
@@ -465,7 +483,7 @@ class RecordedRun(object):
     duration_s: float          # on the points' clock
 
 
-def eta_error_at(run, fraction, window_s=WINDOW_S):
+def eta_error_at(run, fraction, window_s=WINDOW_S, finish_s=None):
     """The relative ETA error at ``fraction`` of the run's real duration.
 
     The estimate from the points seen up to then, against the time that
@@ -477,7 +495,7 @@ def eta_error_at(run, fraction, window_s=WINDOW_S):
     happened = [e for e in run.events if e.elapsed <= at]
     if not seen:
         return None
-    result = assess(seen, happened, window_s=window_s)
+    result = assess(seen, happened, window_s=window_s, finish_s=finish_s)
     if result.eta_s is None:
         return None
     left = run.duration_s - seen[-1].elapsed
@@ -486,11 +504,13 @@ def eta_error_at(run, fraction, window_s=WINDOW_S):
     return abs(result.eta_s - left) / left
 
 
-def calibration(runs, fractions=(0.25, 0.5, 0.75), window_s=WINDOW_S):
+def calibration(runs, fractions=(0.25, 0.5, 0.75), window_s=WINDOW_S,
+                finish_s=None):
     """{fraction: (median error, runs with an ETA, runs)} over ``runs``."""
     report = {}
     for fraction in fractions:
-        errors = [eta_error_at(run, fraction, window_s) for run in runs]
+        errors = [eta_error_at(run, fraction, window_s, finish_s)
+                  for run in runs]
         known = [e for e in errors if e is not None]
         report[fraction] = (statistics.median(known) if known else None,
                             len(known), len(errors))

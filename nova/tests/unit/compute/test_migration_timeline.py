@@ -3,6 +3,7 @@ the calibration helpers."""
 
 import types
 
+import fixtures
 import testtools
 
 from nova.compute import migration_timeline as mtl
@@ -67,10 +68,12 @@ class AssessTestCase(testtools.TestCase):
         self.assertIsNotNone(duration)
         points = on_grid(points)
         half = [p for p in points if p.elapsed <= duration / 2]
-        result = mtl.assess(half)
+        result = mtl.assess(half, finish_s=0)
         self.assertEqual(mtl.CONVERGING, result.verdict)
         left = duration - half[-1].elapsed
-        self.assertLess(abs(result.eta_s - left) / left, 0.25)
+        self.assertLess(abs(result.eta_s - left) / left, 0.05)
+        self.assertAlmostEqual(result.eta_s + mtl.FINISH_S,
+                               mtl.assess(half).eta_s)
         self.assertIn('outruns', result.why)
         self.assertEqual([], result.would_finish)
 
@@ -81,26 +84,34 @@ class AssessTestCase(testtools.TestCase):
                 for at in (0.5 * duration, 0.6 * duration, 0.7 * duration)]
         self.assertTrue(etas[0] > etas[1] > etas[2] > 0, etas)
 
-    def test_first_pass_assumes_half_the_link_until_measured(self):
+    def test_first_pass_is_the_bulk_copy(self):
         points, _duration = precopy_run(256, 32, 0)
-        result = mtl.assess(points[:3])
+        result = mtl.assess(points[:3], finish_s=0)
         self.assertEqual(mtl.CONVERGING, result.verdict)
+        self.assertAlmostEqual((256 - 32) / 32.0, result.eta_s, places=3)
+        self.assertIn('first pass', result.why)
+        self.assertIn('not measured yet', result.why)
+        self.assertAlmostEqual(32.0 / 256, result.progress, places=3)
+
+    def test_first_pass_with_an_assumed_dirty_rate(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.migration_timeline.FIRST_PASS_DIRTY_RATIO', 0.5))
+        points, _duration = precopy_run(256, 32, 0)
+        result = mtl.assess(points[:3], finish_s=0)
         # 7 s to end the pass, then passes of 128, 64, 32 and 16 MiB at
         # 32 MiB/s (the guest assumed to dirty 16 MiB/s), the last one
         # within the allowed 500 ms.
         self.assertAlmostEqual(7.0 + 4 + 2 + 1 + 0.5, result.eta_s,
                                places=3)
-        self.assertIn('not measured yet (assumed 50% of the link)',
-                      result.why)
-        self.assertAlmostEqual(32.0 / 256, result.progress, places=3)
-
-    def test_first_pass_of_a_half_link_guest_is_right(self):
+        self.assertIn('(assumed 50% of the link)', result.why)
+        # Right for a guest that does dirty half the link.
         points, duration = precopy_run(256, 32, 16)
         points = on_grid(points)
         seen = [p for p in points if p.elapsed <= duration / 4]
         self.assertEqual(1, seen[-1].iteration)
         left = duration - seen[-1].elapsed
-        self.assertLess(abs(mtl.assess(seen).eta_s - left) / left, 0.05)
+        self.assertLess(abs(mtl.assess(seen, finish_s=0).eta_s - left) / left,
+                        0.05)
 
     def test_not_converging_says_why_and_what_would_finish(self):
         points, duration = precopy_run(256, 32, 48, limit_s=20)
@@ -150,7 +161,9 @@ class AssessTestCase(testtools.TestCase):
         events = [mtl.TimelineEvent(6.2, 'postcopy', 'no progress')]
         result = mtl.assess(points, events)
         self.assertEqual(mtl.IN_POST_COPY, result.verdict)
-        self.assertAlmostEqual(2.0, result.eta_s)
+        self.assertAlmostEqual(2.0 + mtl.FINISH_S, result.eta_s)
+        self.assertAlmostEqual(2.0, mtl.assess(points, events,
+                                               finish_s=0).eta_s)
         self.assertEqual(0.0, result.dirty_bps)
         self.assertEqual('no progress', result.last_action.reason)
 
@@ -162,20 +175,17 @@ class AssessTestCase(testtools.TestCase):
                                     phase=mtl.PAUSED)]
         result = mtl.assess(points)
         self.assertEqual(mtl.PAUSED_FOR_COMPLETION, result.verdict)
-        self.assertAlmostEqual(0.5, result.eta_s)
+        # 20 MiB at 40 MiB/s, then the job's finish.
+        self.assertAlmostEqual(0.5 + mtl.FINISH_S, result.eta_s)
 
     def test_link_rate_from_the_remainder_when_libvirt_gives_none(self):
         points = [mtl.TimelinePoint(elapsed=t, iteration=1,
                                     memory_remaining=(100 - 10 * t) * MiB,
                                     memory_total=100 * MiB)
                   for t in (0.0, 0.5, 1.0)]
-        result = mtl.assess(points)
+        result = mtl.assess(points, finish_s=0)
         self.assertAlmostEqual(10 * MiB, result.transfer_bps)
-        # 9 s to end the pass, then 5 MiB/s assumed dirtied: passes of
-        # 50 MiB, 25, 12.5, 6.25, 3.125 and 1.5625, which fits in QEMU's
-        # default 300 ms (3 MiB at 10 MiB/s).
-        self.assertAlmostEqual(
-            9.0 + 5 + 2.5 + 1.25 + 0.625 + 0.3125 + 0.15625, result.eta_s)
+        self.assertAlmostEqual(9.0, result.eta_s)
 
     def test_as_dict(self):
         points, _duration = precopy_run(256, 32, 48, limit_s=20)
@@ -238,7 +248,8 @@ class CalibrationTestCase(testtools.TestCase):
         points, duration = precopy_run(512, 64, 40)
         run = mtl.RecordedRun('model', on_grid(points), [], duration)
         for fraction in (0.5, 0.75):
-            self.assertLess(mtl.eta_error_at(run, fraction), 0.01)
+            self.assertLess(mtl.eta_error_at(run, fraction, finish_s=0),
+                            0.01)
 
     def test_error_is_against_the_time_really_left(self):
         points, duration = precopy_run(512, 64, 40)
@@ -256,7 +267,8 @@ class CalibrationTestCase(testtools.TestCase):
         stuck = mtl.RecordedRun('stuck', points, [], 20.0)
         points, duration = precopy_run(512, 64, 40)
         good = mtl.RecordedRun('good', on_grid(points), [], duration)
-        report = mtl.calibration([stuck, good], fractions=(0.75,))
+        report = mtl.calibration([stuck, good], fractions=(0.75,),
+                                 finish_s=0)
         median, with_eta, runs = report[0.75]
         self.assertEqual((1, 2), (with_eta, runs))
         self.assertLess(median, 0.01)
