@@ -183,8 +183,11 @@ class PrecopyTestCase(LiveMigrationFlowTestCase):
 
 
 class DeleteWhileMigratingTestCase(LiveMigrationFlowTestCase):
-    """Nova accepts the delete of a live-migrating server: the migration is
-    aborted first (the monitor gives a delete the abort's rank)."""
+    """Nova accepts the delete of a live-migrating server.
+
+    The migration is aborted first (the monitor gives a delete the abort's
+    rank).
+    """
 
     def test_delete_during_precopy_aborts_then_deletes(self):
         inst = self.boot_busy()
@@ -194,6 +197,7 @@ class DeleteWhileMigratingTestCase(LiveMigrationFlowTestCase):
         self.cloud.wait_for(lambda: not self.api.list_servers(self.ctx))
         self.assertEqual('cancelled', self.cloud.migration(mig.id)['status'])
         self.assertEqual([], self.cloud.guest_hosts(inst.uuid))
+
 
 class DeleteInPostcopyTestCase(LiveMigrationFlowTestCase):
 

@@ -60,7 +60,7 @@ class LayeringChecksTestCase(testtools.TestCase):
     def test_instance_logging(self):
         self.assertEqual(1, len(hits(
             checks.check_instance_logging,
-            "        LOG.info('Instance %s: deleted', uuid)",
+            "        LOG.info('Instance %s: deleted', uuid)",  # noqa: N805
             'nova/compute/manager.py')))
         self.assertEqual([], hits(
             checks.check_instance_logging,
