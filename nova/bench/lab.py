@@ -26,13 +26,13 @@ from oslo_log import log as logging
 
 from nova.bench import compare
 from nova.bench import lab_matrix
+from nova.bench import labhosts as lab
 from nova.bench import labreport
 from nova.bench import metrics
 from nova.bench import simulated
 from nova import exception
 from nova.objects import instance as instance_obj
 from nova.simulator import migration_model
-from nova.tests.functional.libvirt import lab
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest

@@ -17,9 +17,9 @@ from oslo_config import cfg
 
 from nova.bench import compare
 from nova.bench import report
+from nova.bench import scenario
 from nova.bench import simulated
 import nova.conf
-from nova.tests.unit.virt.libvirt import scenario
 from nova.virt.libvirt import guest as libvirt_guest
 
 # The lab guests: 256 MiB RAM of which ~110 MiB is not zero pages (kernel,

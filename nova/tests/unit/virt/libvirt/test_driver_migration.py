@@ -15,7 +15,7 @@ from nova import exception
 from nova.objects import instance as instance_obj
 from nova.simulator import libvirt as fakelibvirt
 from nova.simulator import migration_model
-from nova.tests.unit.virt.libvirt import scenario
+from nova.bench import scenario
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host

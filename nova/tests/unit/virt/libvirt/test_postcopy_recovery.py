@@ -13,7 +13,7 @@ import nova.conf
 from nova import utils
 from nova.simulator import libvirt as fakelibvirt
 from nova.simulator import migration_model
-from nova.tests.unit.virt.libvirt import scenario
+from nova.bench import scenario
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import postcopy_recovery as recovery

@@ -4,7 +4,8 @@ A scenario sets nova.conf options, boots a guest with a workload on host
 'src', live-migrates it to 'dest' with ``LibvirtDriver.live_migration``
 and returns what happened: the job type, the Migration record, the
 callbacks the driver made, the monitor's actions and the model's job.
-Operator requests are scheduled at virtual times.
+Operator requests are scheduled at virtual times. The unit tests' scenarios
+and ``tools/lab/model_vs_lab.py`` (the model beside a real lab run) use it.
 """
 
 import dataclasses
