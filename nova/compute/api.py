@@ -234,8 +234,12 @@ class API(object):
         return [instance_obj.Instance.from_db(self.db, r) for r in rows]
 
     def create_server(self, ctx, name, flavor_id, image_id, metadata=None,
-                      host=None):
+                      host=None, hostname=None, availability_zone=None):
         """Create a server and cast its build to the chosen host.
+
+        ``hostname``: the guest's host name (default: one made from
+        ``name``); ``availability_zone``: the zone asked for, kept as the
+        server's pinned zone.
 
         Raises FlavorNotFound (400), ImageNotFound (400), ImageNotActive
         (400), Invalid (400, bad workload metadata) and ComputeHostNotFound
@@ -271,6 +275,8 @@ class API(object):
             'project_id': getattr(ctx, 'project_id', None),
             'user_id': getattr(ctx, 'user_id', None),
             'power_state': states.NOSTATE, 'progress': 0,
+            'hostname': hostname or default_hostname(name),
+            'pinned_availability_zone': availability_zone,
         }
         if chosen is None:
             reason = scheduler.no_host_reason(candidates, flavor['memory_mb'])
@@ -624,6 +630,18 @@ class API(object):
             self.db, mig.id, kind=db_api.TIMELINE_EVENT))
             for mig in migration_obj.Migration.get_all(self.db, {
                 'instance_uuid': uuid, 'migration_type': LIVE_MIGRATION})]
+
+
+def default_hostname(display_name):
+    """A guest host name from a server's display name, as Nova makes it:
+    lower case, spaces and underscores as '-', other characters outside
+    [a-z0-9.-] dropped, at most 63 characters; 'server' when nothing is
+    left.
+    """
+    name = re.sub(r'[ _]', '-', (display_name or '').lower())
+    name = re.sub(r'[^a-z0-9.-]', '', name)
+    name = name.strip('.-')[:63].rstrip('.-')
+    return name or 'server'
 
 
 def _parse_time(value):

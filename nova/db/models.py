@@ -114,6 +114,9 @@ class Instance(TimestampMixin, Base):
     fault_message = sa.Column(sa.Text)
     launched_at = sa.Column(sa.DateTime)
     deleted_at = sa.Column(sa.DateTime)
+    # The guest's host name (2.90) and the zone asked for at create (2.96).
+    hostname = sa.Column(sa.String(255))
+    pinned_availability_zone = sa.Column(sa.String(255))
     # 0 while the row is live, its id once deleted (Nova's soft delete).
     deleted = sa.Column(sa.Integer, nullable=False, default=0)
 

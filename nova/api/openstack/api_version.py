@@ -56,6 +56,15 @@ os-hypervisors). The microversions on the way there that matter to them:
 * 2.88   os-hypervisors: no resource figures and no ``cpu_info`` in
          detail/show, ``uptime`` in show; ``/statistics`` and
          ``/{id}/uptime`` are gone (404)
+* 2.89   (volume attachment fields: not served)
+* 2.90   server create: ``hostname``; ``OS-EXT-SRV-ATTR:hostname`` shown
+         to every caller
+* 2.91   (unshelve to a host: not served)
+* 2.92   (key pair import only: not served)
+* 2.93   (rebuild of volume-backed servers: not served)
+* 2.94   server create: ``hostname`` may be a fully qualified name
+* 2.95   (evacuate to a stopped server: not served)
+* 2.96   server show and list detail: ``pinned_availability_zone``
 
 The list with the reasons is in doc/source/admin/api.rst.
 """
@@ -65,7 +74,7 @@ import re
 from nova import exception
 
 MIN_VERSION_STRING = '2.1'
-MAX_VERSION_STRING = '2.88'
+MAX_VERSION_STRING = '2.96'
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 

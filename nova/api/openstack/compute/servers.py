@@ -301,7 +301,9 @@ class ServersController(base.Controller):
     @validation.schema(schema.create_v237, '2.37', '2.51')
     @validation.schema(schema.create_v252, '2.52', '2.62')
     @validation.schema(schema.create_v263, '2.63', '2.73')
-    @validation.schema(schema.create_v274, '2.74')
+    @validation.schema(schema.create_v274, '2.74', '2.89')
+    @validation.schema(schema.create_v290, '2.90', '2.93')
+    @validation.schema(schema.create_v294, '2.94')
     def create(self, req, body):
         ctx = req.context
         self.authorize(req, policy.SERVERS % 'create')
@@ -318,6 +320,12 @@ class ServersController(base.Controller):
                        'boots kernel+initrd images only, not volumes.')
         count = _server_count(server.get('min_count', 1),
                               server.get('max_count'))
+        hostname = server.get('hostname')
+        if hostname and count > 1:
+            raise exception.ValidationError(
+                detail='Cannot use the hostname property when creating '
+                       'more than one server.')
+        zone = (server.get('availability_zone') or '').partition(':')[0]
         created = []
         for index in range(count):
             name = server['name'] if count == 1 else '%s-%d' % (
@@ -325,7 +333,8 @@ class ServersController(base.Controller):
             try:
                 instance = self.compute_api.create_server(
                     ctx, name, flavor_id, image_id,
-                    metadata=server.get('metadata'), host=host)
+                    metadata=server.get('metadata'), host=host,
+                    hostname=hostname, availability_zone=zone or None)
             except exception.NovaException as exc:
                 if getattr(exc, 'code', None) == 404:
                     # Unknown flavor or image in a request body: 400.

@@ -124,6 +124,18 @@ def hypervisor_resources(node):
     }
 
 
+def guest_hostname(instance):
+    """The server's host name: the recorded one (2.90 create, or made at
+    create from the display name), or one made from the display name for
+    records older than that.
+    """
+    recorded = attr(instance, 'hostname', None)
+    if recorded:
+        return recorded
+    from nova.compute import api as compute_api
+    return compute_api.default_hostname(attr(instance, 'name'))
+
+
 def cpu_info_value(stored, as_object):
     """cpu_info as the API shows it: Nova's JSON text before 2.28, the
     decoded object from 2.28.
@@ -266,7 +278,7 @@ class Views(object):
                 body.update({
                     'OS-EXT-SRV-ATTR:reservation_id': '',
                     'OS-EXT-SRV-ATTR:launch_index': 0,
-                    'OS-EXT-SRV-ATTR:hostname': attr(instance, 'name'),
+                    'OS-EXT-SRV-ATTR:hostname': guest_hostname(instance),
                     'OS-EXT-SRV-ATTR:kernel_id': '',
                     'OS-EXT-SRV-ATTR:ramdisk_id': '',
                     'OS-EXT-SRV-ATTR:root_device_name': None,
@@ -286,6 +298,12 @@ class Views(object):
             body['server_groups'] = []
         if req.is_version('2.73'):
             body['locked_reason'] = None
+        if req.is_version('2.90'):
+            # Every caller sees the guest's host name from 2.90.
+            body['OS-EXT-SRV-ATTR:hostname'] = guest_hostname(instance)
+        if req.is_version('2.96'):
+            body['pinned_availability_zone'] = attr(
+                instance, 'pinned_availability_zone', None)
         return body
 
     def _server_flavor(self, instance, flavor):

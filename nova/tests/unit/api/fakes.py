@@ -117,9 +117,11 @@ class FakeComputeAPI(object):
     # -- the contract ---------------------------------------------------
 
     def create_server(self, ctx, name, flavor_id, image_id, metadata=None,
-                      host=None):
+                      host=None, hostname=None, availability_zone=None):
         self.calls.append(('create_server', name, flavor_id, image_id,
                            metadata, host))
+        self.created_with = {'hostname': hostname,
+                             'availability_zone': availability_zone}
         if flavor_id not in self.flavors:
             raise _error('FlavorNotFound', 400,
                          'Flavor %s could not be found.' % flavor_id)
@@ -133,7 +135,8 @@ class FakeComputeAPI(object):
                                  project_id=ctx.project_id,
                                  user_id=ctx.user_id, flavor_id=flavor_id,
                                  metadata=dict(metadata or {}),
-                                 image_ref=image_id)
+                                 image_ref=image_id, hostname=hostname,
+                                 pinned_availability_zone=availability_zone)
 
     def get_server(self, ctx, uuid):
         try:

@@ -111,3 +111,25 @@ class PowerActionsTestCase(testtools.TestCase):
         self.assertEqual('Intel', info['vendor'])
         self.assertEqual({'sockets': 1, 'cores': 2, 'threads': 2},
                          info['topology'])
+
+
+class CreateRecordsTestCase(testtools.TestCase):
+    """What a create records for microversions 2.90 and 2.96."""
+
+    def setUp(self):
+        super(CreateRecordsTestCase, self).setUp()
+        self.cloud = self.useFixture(cloud.CloudFixture(start=False))
+
+    def test_hostname_and_pinned_zone(self):
+        api, ctx = self.cloud.api, self.cloud.ctx
+        image = self.cloud.database.image['id']
+        inst = api.create_server(ctx, 'Web Server_1', '1', image,
+                                 hostname='web.example.org',
+                                 availability_zone='nova')
+        inst = api.get_server(ctx, inst.uuid)
+        self.assertEqual(('web.example.org', 'nova'),
+                         (inst.hostname, inst.pinned_availability_zone))
+        inst = api.create_server(ctx, 'Web Server_1', '1', image)
+        inst = api.get_server(ctx, inst.uuid)
+        self.assertEqual(('web-server-1', None),
+                         (inst.hostname, inst.pinned_availability_zone))

@@ -133,3 +133,14 @@ pause = _null_action('pause')
 unpause = _null_action('unpause')
 suspend = _null_action('suspend')
 resume = _null_action('resume')
+
+# 2.90: hostname, one DNS label
+create_v290 = copy.deepcopy(create_v274)
+create_v290['properties']['server']['properties']['hostname'] = {
+    'type': 'string', 'minLength': 1, 'maxLength': 63,
+    'pattern': '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$'}
+
+# 2.94: hostname may be a fully qualified domain name
+create_v294 = copy.deepcopy(create_v290)
+create_v294['properties']['server']['properties']['hostname'] = \
+    validation.hostname

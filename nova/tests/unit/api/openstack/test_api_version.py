@@ -62,7 +62,7 @@ class APIVersionTestCase(testtools.TestCase):
 
     def test_maximum_claimed(self):
         # Documented in api_version's docstring and doc/source/admin/api.
-        self.assertEqual('2.88', api_version.MAX_VERSION_STRING)
+        self.assertEqual('2.96', api_version.MAX_VERSION_STRING)
 
 
 class MicroversionHTTPTestCase(base.APITestCase):
@@ -89,7 +89,7 @@ class MicroversionHTTPTestCase(base.APITestCase):
         resp = self.request('GET', '/v2.1/flavors', version='2.999')
         self.assertFault(resp, 406, 'computeFault',
                          'Version 2.999 is not supported by the API. '
-                         'Minimum is 2.1 and maximum is 2.88.')
+                         'Minimum is 2.1 and maximum is 2.96.')
 
     def test_malformed_version_400(self):
         resp = self.request('GET', '/v2.1/flavors', version='2.x')
@@ -113,7 +113,7 @@ class VersionsTestCase(base.APITestCase):
         self.assertEqual('http://localhost/v2/', v20['links'][0]['href'])
         self.assertEqual('v2.1', version['id'])
         self.assertEqual('CURRENT', version['status'])
-        self.assertEqual('2.88', version['version'])
+        self.assertEqual('2.96', version['version'])
         self.assertEqual('2.1', version['min_version'])
         self.assertEqual('http://localhost/v2.1/',
                          version['links'][0]['href'])
@@ -123,7 +123,7 @@ class VersionsTestCase(base.APITestCase):
             resp = self.request('GET', path, token=None)
             self.assertEqual(200, resp.status_int)
             doc = resp.json_body_or_none['version']
-            self.assertEqual('2.88', doc['version'])
+            self.assertEqual('2.96', doc['version'])
             self.assertEqual('2.1', doc['min_version'])
             self.assertIn('media-types', doc)
 

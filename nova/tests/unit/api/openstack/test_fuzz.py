@@ -153,12 +153,12 @@ class ProblemsTestCase(testtools.TestCase):
 
     def test_effective_version(self):
         self.assertEqual('2.1', str(fuzz.effective_version(None)))
-        self.assertEqual('2.88', str(fuzz.effective_version(
+        self.assertEqual('2.96', str(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute latest'))))
         self.assertEqual('2.25', str(fuzz.effective_version(
             ('X-OpenStack-Nova-API-Version', '2.25'))))
         self.assertIsNone(fuzz.effective_version(
-            ('OpenStack-API-Version', 'compute 2.89')))
+            ('OpenStack-API-Version', 'compute 2.97')))
         self.assertIsNone(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute x')))
 

@@ -63,7 +63,7 @@ class OpenAPITestCase(testtools.TestCase):
         ranges = [(r['min_version'], r['max_version'])
                   for r in op['requestBody']['x-openstack-schemas-by-version']]
         self.assertEqual([('2.1', '2.24'), ('2.25', '2.29'),
-                          ('2.30', '2.67'), ('2.68', '2.88')], ranges)
+                          ('2.30', '2.67'), ('2.68', '2.96')], ranges)
 
     def test_host_rule_is_documented(self):
         schema = self.document['components']['schemas'][
@@ -97,7 +97,7 @@ class OpenAPITestCase(testtools.TestCase):
         by_id = {op['operationId']: op for _p, _m, op in
                  operations(self.document)}
         self.assertEqual(
-            [{'min_version': '2.22', 'max_version': '2.88'}],
+            [{'min_version': '2.22', 'max_version': '2.96'}],
             by_id['server_migrations.force_complete']['x-openstack-versions'])
         self.assertEqual(
             [{'min_version': '2.1', 'max_version': '2.35'}],

@@ -217,3 +217,63 @@ class FiltersTestCase(base.APITestCase):
             return sorted(s['name'] for s in body['servers'])
         self.assertEqual(['a', 'p'], names('2.82'))
         self.assertEqual(['p'], names('2.83'))
+
+
+class HostnameAndPinnedZoneTestCase(base.APITestCase):
+
+    def create(self, server, version, token=base.DEMO):
+        server = dict({'name': 'My Server_1', 'imageRef': 'img-1',
+                       'flavorRef': '1', 'networks': 'none'}, **server)
+        return self.request('POST', '/v2.1/servers', {'server': server},
+                            token=token, version=version)
+
+    def show(self, uuid, version, token=base.DEMO):
+        return self.request('GET', '/v2.1/servers/%s' % uuid, token=token,
+                            version=version).json_body_or_none['server']
+
+    def test_hostname_from_2_90_shown_to_the_owner(self):
+        resp = self.create({'hostname': 'web-1'}, '2.90')
+        self.assertEqual(202, resp.status_int, resp.body)
+        uuid = resp.json_body_or_none['server']['id']
+        self.assertEqual('web-1', self.compute.created_with['hostname'])
+        self.assertEqual('web-1',
+                         self.show(uuid, '2.90')['OS-EXT-SRV-ATTR:hostname'])
+        self.assertNotIn('OS-EXT-SRV-ATTR:hostname', self.show(uuid, '2.89'))
+
+    def test_hostname_rules_by_microversion(self):
+        self.assertFault(self.create({'hostname': 'web-1'}, '2.89'), 400,
+                         'badRequest', "'hostname' was unexpected")
+        for bad in ('web.example.org', '-web', 'a_b', 'x' * 64):
+            self.assertFault(self.create({'hostname': bad}, '2.90'), 400,
+                             'badRequest', 'hostname')
+        resp = self.create({'hostname': 'web.example.org'}, '2.94')
+        self.assertEqual(202, resp.status_int, resp.body)
+        self.assertFault(self.create({'hostname': 'a_b.example'}, '2.94'),
+                         400, 'badRequest', 'hostname')
+        self.assertFault(self.create({'hostname': 'web', 'min_count': 2},
+                                     '2.90'), 400, 'badRequest',
+                         'more than one server')
+
+    def test_default_hostname_from_the_name(self):
+        inst = self.compute.add_instance(project_id='proj',
+                                         name='My Server_1!')
+        self.assertEqual('my-server-1',
+                         self.show(inst.uuid, '2.90')[
+                             'OS-EXT-SRV-ATTR:hostname'])
+
+    def test_pinned_availability_zone_from_2_96(self):
+        resp = self.create({'availability_zone': 'nova:lab-a'}, '2.96',
+                           token=base.ADMIN)
+        uuid = resp.json_body_or_none['server']['id']
+        self.assertEqual('nova',
+                         self.compute.created_with['availability_zone'])
+        self.assertEqual('nova', self.show(uuid, '2.96', token=base.ADMIN)[
+            'pinned_availability_zone'])
+        self.assertNotIn('pinned_availability_zone',
+                         self.show(uuid, '2.95', token=base.ADMIN))
+        resp = self.create({}, '2.96')
+        uuid = resp.json_body_or_none['server']['id']
+        self.assertIsNone(self.show(uuid, '2.96')['pinned_availability_zone'])
+        detail = self.request('GET', '/v2.1/servers/detail', token=base.DEMO,
+                              version='2.96').json_body_or_none
+        self.assertIn('pinned_availability_zone', detail['servers'][0])
