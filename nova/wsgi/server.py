@@ -25,6 +25,8 @@ from waitress import server as waitress_server
 from waitress import task as waitress_task
 from waitress import wasyncore
 
+from nova import utils
+
 LOG = logging.getLogger(__name__)
 
 # How often the event loop looks for connections past a timeout, seconds.
@@ -148,11 +150,25 @@ _FIXED = {
 }
 
 
+def _allow_shared_fds():
+    """Let two green threads wait on one descriptor (eventlet only).
+
+    waitress's worker threads and its event loop both write a connection
+    (under waitress's own lock) and every worker wakes the loop through one
+    pipe; eventlet refuses a second green thread waiting on a descriptor
+    unless told that this is intended.
+    """
+    if utils.concurrency_mode() == 'eventlet':
+        from eventlet import debug
+        debug.hub_prevent_multiple_readers(False)
+
+
 class Server(object):
     """Serve ``app`` on host:port (port 0: a free port) in a thread."""
 
     def __init__(self, app, host='127.0.0.1', port=0, name='nova-api',
                  conf=None, settings=None):
+        _allow_shared_fds()
         self.name = name
         values = dict(_FIXED)
         values.update(server_settings(conf) if conf is not None else {})
@@ -207,9 +223,11 @@ class Server(object):
             self._loop()
         finally:
             wasyncore.close_all(self._server._map)
-            self._server.task_dispatcher.shutdown(timeout=5)
 
     def stop(self):
+        # Workers first, while the loop still runs: a worker that finishes
+        # wakes the loop through its pipe, which must still be open.
+        self._server.task_dispatcher.shutdown(timeout=5)
         self._stopping.set()
         # Wake the event loop at once rather than at its next timeout.
         try:
