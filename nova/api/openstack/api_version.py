@@ -69,6 +69,7 @@ os-hypervisors). The microversions on the way there that matter to them:
 The list with the reasons is in doc/source/admin/api.rst.
 """
 
+import functools
 import re
 
 from nova import exception
@@ -154,6 +155,15 @@ def _echo(value):
 def as_version(value):
     if isinstance(value, APIVersion):
         return value
+    return _parsed(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(value):
+    """APIVersion of a string, parsed once: views compare the request's
+    version with the same few literals ('2.16', '2.47', ...) dozens of
+    times per server listed.
+    """
     return APIVersion(value)
 
 

@@ -38,6 +38,15 @@ class MicroversionHeaderTestCase(base.APITestCase):
                                      'compute 2.' + '9' * 40})
         self.assertFault(resp, 400, 'badRequest', 'invalid format')
 
+    def test_literals_parsed_once(self):
+        from nova.api.openstack import api_version
+        from nova import exception
+        self.assertIs(api_version.as_version('2.16'),
+                      api_version.as_version('2.16'))
+        for _i in range(2):
+            self.assertRaises(exception.InvalidAPIVersionString,
+                              api_version.as_version, '2.x')
+
     def test_out_of_range_is_406(self):
         resp = self.request('GET', '/v2.1/servers',
                             headers={'OpenStack-API-Version':
