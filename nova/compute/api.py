@@ -390,6 +390,20 @@ class API(object):
         self._power_action(ctx, uuid, 'resume', (states.SUSPENDED_VM,),
                            states.RESUMING)
 
+    def reset_state(self, ctx, uuid, state):
+        """os-resetState: force the vm_state ('active' or 'error') and
+        clear the task state, whatever the server is doing (an operator's
+        repair tool, as in Nova). InstanceNotFound (404).
+        """
+        inst = self._get_instance(ctx, uuid)
+        if state not in (states.ACTIVE, states.ERROR):
+            raise exception.Invalid(
+                reason="state must be 'active' or 'error'")
+        db_api.instance_update(self.db, uuid, {'vm_state': state,
+                                               'task_state': None})
+        LOG.warning('Server %s: state reset to %s (was %s/%s)', uuid, state,
+                    inst.vm_state, inst.task_state)
+
     def get_host_uptime(self, ctx, host):
         """The ``uptime`` line of a compute host (os-hypervisors).
 

@@ -25,6 +25,7 @@ MIGRATIONS_INDEX = 'os_compute_api:os-migrations:index'
 SERVICES_LIST = 'os_compute_api:os-services:list'
 SERVICES_UPDATE = 'os_compute_api:os-services:update'
 PAUSE = 'os_compute_api:os-pause-server:%s'
+RESET_STATE = 'os_compute_api:os-admin-actions:reset_state'
 SUSPEND = 'os_compute_api:os-suspend-server:%s'
 HYPERVISORS = 'os_compute_api:os-hypervisors:%s'
 EXTENDED_ATTRS = 'os_compute_api:os-extended-server-attributes'
@@ -95,6 +96,9 @@ _RULES = [
           ('PUT', '/os-services/enable'), ('PUT', '/os-services/disable'),
           ('PUT', '/os-services/disable-log-reason'),
           ('PUT', '/os-services/force-down')]),
+    _api(RESET_STATE, ADMIN,
+         "Reset a server's vm_state to active or error and clear its task "
+         'state.', [('POST', '/servers/{server_id}/action (os-resetState)')]),
     _api(PAUSE % 'pause', OWNER, 'Pause a server.',
          [('POST', '/servers/{server_id}/action (pause)')]),
     _api(PAUSE % 'unpause', OWNER, 'Unpause a paused server.',

@@ -39,6 +39,8 @@ def build_router(compute_api, conf):
     router.add_action('/servers/{server_id}', 'unpause', srv.unpause)
     router.add_action('/servers/{server_id}', 'suspend', srv.suspend)
     router.add_action('/servers/{server_id}', 'resume', srv.resume)
+    router.add_action('/servers/{server_id}', 'os-resetState',
+                      srv.reset_state)
     router.add('GET', '/servers/{server_id}/migrations', smig.index)
     router.add('GET', '/servers/{server_id}/migrations/{migration_id}',
                smig.show)

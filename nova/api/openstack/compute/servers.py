@@ -188,9 +188,9 @@ class ServersController(base.Controller):
             all_projects = True
         asked_project = params.get('project_id') or params.get('tenant_id')
         if all_projects:
-            project = None
-        elif ctx.is_admin and asked_project:
-            project = asked_project
+            # project_id/tenant_id narrow all_tenants down to one project;
+            # without all_tenants Nova ignores them (lp:1185290).
+            project = asked_project or None
         else:
             project = ctx.project_id
         instances = list(self.compute_api.list_servers(ctx, None) or [])
@@ -460,3 +460,15 @@ class ServersController(base.Controller):
     def resume(self, req, server_id, body):
         return self._power_action(req, server_id, 'resume',
                                   policy.SUSPEND % 'resume')
+
+    # -- os-resetState ---------------------------------------------------
+
+    @wsgi.response(202)
+    @policy.authorizes(policy.RESET_STATE)
+    @validation.schema(schema.reset_state)
+    def reset_state(self, req, server_id, body):
+        """Set vm_state to active or error and clear the task state."""
+        helpers.get_instance(self.compute_api, req.context, server_id)
+        self.compute_api.reset_state(req.context, server_id,
+                                     body['os-resetState']['state'])
+        return wsgi.json_response(None, status=202)

@@ -169,6 +169,12 @@ class FakeComputeAPI(object):
     def resume(self, ctx, uuid):
         self._action(ctx, uuid, 'resume', ('suspended',), 'active')
 
+    def reset_state(self, ctx, uuid, state):
+        self.calls.append(('reset_state', uuid, state))
+        inst = self.get_server(ctx, uuid)
+        inst.vm_state = state
+        inst.task_state = None
+
     def get_host_uptime(self, ctx, host):
         self.calls.append(('get_host_uptime', host))
         return ' 12:00:00 up 3 days,  1:02,  0 users,  load average: 0.10, ' \

@@ -98,6 +98,13 @@ class PowerActionsTestCase(testtools.TestCase):
         inst = self.wait_vm_state(states.ACTIVE)
         self.assertIn('Pause of instance', inst.fault_message)
 
+    def test_reset_state_forces_vm_state_and_clears_the_task(self):
+        self.api.reset_state(self.ctx, self.inst.uuid, 'error')
+        inst = self.server()
+        self.assertEqual(('error', None), (inst.vm_state, inst.task_state))
+        self.assertRaises(exception.Invalid, self.api.reset_state, self.ctx,
+                          self.inst.uuid, 'paused')
+
     def test_host_uptime_and_cpu_info(self):
         line = self.api.get_host_uptime(self.ctx, 'lab-a')
         self.assertIn(' up ', line)

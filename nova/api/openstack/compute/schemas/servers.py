@@ -144,3 +144,20 @@ create_v290['properties']['server']['properties']['hostname'] = {
 create_v294 = copy.deepcopy(create_v290)
 create_v294['properties']['server']['properties']['hostname'] = \
     validation.hostname
+
+# os-resetState
+reset_state = {
+    'type': 'object',
+    'properties': {
+        'os-resetState': {
+            'type': 'object',
+            'properties': {
+                'state': {'type': 'string', 'enum': ['active', 'error']},
+            },
+            'required': ['state'],
+            'additionalProperties': False,
+        },
+    },
+    'required': ['os-resetState'],
+    'additionalProperties': False,
+}

@@ -277,3 +277,40 @@ class HostnameAndPinnedZoneTestCase(base.APITestCase):
         detail = self.request('GET', '/v2.1/servers/detail', token=base.DEMO,
                               version='2.96').json_body_or_none
         self.assertIn('pinned_availability_zone', detail['servers'][0])
+
+
+class ResetStateTestCase(base.APITestCase):
+
+    def reset(self, inst, state, token=base.ADMIN):
+        return self.request('POST', '/v2.1/servers/%s/action' % inst.uuid,
+                            {'os-resetState': {'state': state}},
+                            token=token)
+
+    def test_reset_to_error_and_back(self):
+        inst = self.compute.add_instance(task_state='migrating')
+        self.assertEqual(202, self.reset(inst, 'error').status_int)
+        self.assertEqual(('error', None), (inst.vm_state, inst.task_state))
+        self.assertEqual(202, self.reset(inst, 'active').status_int)
+        self.assertEqual('active', inst.vm_state)
+
+    def test_bad_state_400_non_admin_403(self):
+        inst = self.compute.add_instance(project_id='proj')
+        self.assertFault(self.reset(inst, 'paused'), 400, 'badRequest',
+                         'state')
+        self.assertFault(self.reset(inst, 'error', token=base.DEMO), 403,
+                         'forbidden', 'os-admin-actions:reset_state')
+        self.assertEqual('active', inst.vm_state)
+
+    def test_tenant_filter_only_with_all_tenants(self):
+        mine = self.compute.add_instance(project_id='admin', name='mine')
+        theirs = self.compute.add_instance(project_id='proj', name='theirs')
+        self.compute.add_instance(project_id='other', name='other')
+
+        def names(query):
+            body = self.request('GET', '/v2.1/servers?' + query
+                                ).json_body_or_none
+            return sorted(s['name'] for s in body['servers'])
+        # Without all_tenants Nova ignores tenant_id (lp:1185290).
+        self.assertEqual([mine.name], names('tenant_id=proj'))
+        self.assertEqual([theirs.name], names('all_tenants=&tenant_id=proj'))
+        self.assertEqual(['mine', 'other', 'theirs'], names('all_tenants=1'))
