@@ -122,19 +122,19 @@ class SimulatedRunTestCase(testtools.TestCase):
         self.backend = simulated.SimulatedBackend()
 
     def test_idle_guest_known_numbers(self):
-        # Set-up 0.2 s; the first downtime rung (50 ms) is set at the first
-        # poll, so QEMU stops once 62.5 MB are left: after 17 model steps
-        # of 50 ms, 1 GiB - 17 x 62.5 MB = 11241824 bytes are left, sent
-        # in 9 ms plus 30 ms of device state.
+        # Set-up 0.2 s; the first downtime rung (100 ms) is set at the
+        # first poll, so QEMU stops once 125 MB are left: after 16 model
+        # steps of 50 ms, 1 GiB - 16 x 62.5 MB = 73741824 bytes are left,
+        # sent in 59 ms plus 30 ms of device state.
         r = self.backend.run(STRATEGIES['defaults'], IDLE)
         self.assertEqual('completed', r.outcome)
         self.assertEqual('pre-copy', r.mode)
         self.assertEqual(1.09, r.total_s)
         self.assertEqual(0.86, r.floor_s)
         self.assertEqual(round(1.089 / IDLE.floor_s, 2), r.time_ratio)
-        self.assertEqual(0.039, r.guest_stop_s)
-        self.assertEqual(39, r.qemu_downtime_ms)
-        self.assertEqual(0.08, r.stop_ratio)
+        self.assertEqual(0.089, r.guest_stop_s)
+        self.assertEqual(89, r.qemu_downtime_ms)
+        self.assertEqual(0.18, r.stop_ratio)
         self.assertEqual(1.0, r.sent_ratio)
         self.assertEqual(1, r.iterations)
         self.assertIsNone(r.postcopy_s)

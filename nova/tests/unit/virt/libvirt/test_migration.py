@@ -348,8 +348,9 @@ class DowntimeTestCase(testtools.TestCase):
     def test_ladder_defaults_small_guest(self):
         ladder = migration.downtime_steps(2.0, 500, 10, 75)
         self.assertEqual(11, len(ladder))
-        self.assertEqual((0, 50), ladder[0])
-        self.assertEqual((150, 95), ladder[1])
+        # 500 / 10 = 50 ms is below the 100 ms first rung.
+        self.assertEqual((0, 100), ladder[0])
+        self.assertEqual((150, 140), ladder[1])
         self.assertEqual((1500, 500), ladder[-1])
 
     def test_ladder_three_steps(self):
