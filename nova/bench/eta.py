@@ -155,12 +155,19 @@ def recording_backend():
                 src, dest, instance, strategy, spec, lvconf)
             state = result.state
             samples = list(state.samples)
-            if state.started_at is not None and samples:
+            recorder = getattr(state, 'recorder', None)
+            if recorder is not None and recorder.points:
+                # What the monitor itself sampled and decided.
+                points, events = list(recorder.points), list(recorder.events)
+            elif state.started_at is not None and samples:
                 ladder = migration.downtime_steps(
                     state.data_gb, lvconf.live_migration_downtime,
                     lvconf.live_migration_downtime_steps,
                     lvconf.live_migration_downtime_delay)
                 points, events = timeline_of(samples, state.actions, ladder)
+            else:
+                points = None
+            if points:
                 duration = (ended or time.monotonic()) - state.started_at
                 self.records.append(run_to_dict(
                     mtl.RecordedRun('%s/%s' % (spec.name, strategy.name),
@@ -205,8 +212,12 @@ def model_records(pairs):
                 state.data_gb, lvconf.live_migration_downtime,
                 lvconf.live_migration_downtime_steps,
                 lvconf.live_migration_downtime_delay)
-            points, events = timeline_of(list(state.samples), state.actions,
-                                         ladder)
+            recorder = getattr(state, 'recorder', None)
+            if recorder is not None and recorder.points:
+                points, events = list(recorder.points), list(recorder.events)
+            else:
+                points, events = timeline_of(list(state.samples),
+                                             state.actions, ladder)
             records.append(run_to_dict(
                 mtl.RecordedRun('%s/%s' % (spec.name, strategy.name),
                                 points, events,
