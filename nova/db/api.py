@@ -106,7 +106,35 @@ def create_engine(url, echo=False, connect_timeout=CONNECT_TIMEOUT,
     connect_args = driver_timeouts(url, connect_timeout, read_timeout)
     if connect_args:
         kwargs['connect_args'] = connect_args
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if url.get_driver_name() == 'psycopg2':
+        _bound_green_connect(engine, connect_timeout)
+    return engine
+
+
+def _bound_green_connect(engine, connect_timeout):
+    """psycopg2 under eventlet: bound the connection set-up ourselves.
+
+    Monkey-patching gives psycopg2 a wait callback, which makes libpq
+    connect asynchronously; libpq then leaves ``connect_timeout`` to the
+    application, and eventlet's callback waits without limit.
+    """
+    @event.listens_for(engine, 'do_connect')
+    def do_connect(dialect, _record, cargs, cparams):
+        from nova import utils
+        if not utils._eventlet_patched():
+            return None     # libpq's own connect_timeout applies
+        from psycopg2 import extensions
+        if extensions.get_wait_callback() is None:
+            return None
+        import eventlet
+        try:
+            with eventlet.Timeout(connect_timeout):
+                return dialect.connect(*cargs, **cparams)
+        except eventlet.Timeout:
+            raise dialect.loaded_dbapi.OperationalError(
+                'timeout expired (no answer within connect_timeout = %s s)'
+                % connect_timeout)
 
 
 class Database(object):
