@@ -5,7 +5,7 @@
 # and to $NOVA_LAB_DIR/postcopy-recover/<stack>-<fault>-<time>.log.
 #
 #   tools/lab/postcopy-recover.sh                  (FAULT=abort)
-#   FAULT=stream PAUSE=abort tools/lab/postcopy-recover.sh
+#   FAULT=stream PAUSE=after tools/lab/postcopy-recover.sh
 #
 # The steps (the order of libvirt's QE suite, tp-libvirt
 # migration/pause_postcopy_migration_and_recover):
@@ -19,23 +19,26 @@
 #                   partition stream); libvirt's connection kept
 #        partition  silent drop of everything between the hosts
 #        linkdown   carrier loss (fault.sh link-down)
-#      with PAUSE=abort a network fault is followed, after PAUSE_AFTER s, by
-#      `domjobabort --postcopy` on the source: what a driver does when it
-#      sees the stream stalled, because QEMU itself may never notice;
-#   3. wait until the first migrate call has returned (its error is
-#      logged) and the source reports "paused (post-copy failed)";
-#   4. heal the network, wait HEAL_WAIT s;
+#   3. a network fault lasts OUTAGE s, then is healed; PAUSE says when the
+#      source gets `domjobabort --postcopy` (what a driver would do):
+#        none    never: wait for libvirt/QEMU to notice by themselves
+#        during  PAUSE_AFTER s into the outage
+#        after   right after the heal (the pause then reaches the
+#                destination QEMU, which stops too)
+#   4. wait (DETECT_TIMEOUT) for the first migrate call to return; if it
+#      completed, the migration survived and there is nothing to resume;
 #   5. resume from the source: the same virsh migrate call (same URIs, XML,
 #      flags) plus --postcopy-resume;
-#   6. verdict: RECOVERED when lab-b runs the guest (not post-copy), lab-a
-#      has no domain, the guest's counter kept rising with no lost write and
-#      no restart, and both libvirtd processes are the ones we started with.
+#   6. verdict: RECOVERED when the resume returned 0, lab-b runs the guest
+#      (not post-copy), lab-a has no domain, the guest's counter kept rising
+#      with no lost write and no restart, and both libvirtd processes are
+#      the ones we started with; SURVIVED when no resume was needed.
 #
 # RESUME says which arguments the resume call repeats: "same" (the first
 # call's, XML and persistence flags included), "noxml" (without --xml),
 # "minimal" (--live --p2p --postcopy --postcopy-resume and the URIs only).
 #
-# Environment: FAULT, PAUSE (none|abort), RESUME (same), PAUSE_AFTER (10), HEAL_WAIT (2),
+# Environment: FAULT, PAUSE (none|during|after), OUTAGE (40), RESUME (same), PAUSE_AFTER (10), HEAL_WAIT (2),
 # PB post-copy bandwidth MiB/s (4), BW pre-copy bandwidth (32),
 # DETECT_TIMEOUT (150), RESUME_TIMEOUT (120), KEEP=1 keeps the domains.
 set -eu
@@ -50,13 +53,14 @@ set -eu
 FAULT=${FAULT:-abort}
 PAUSE=${PAUSE:-none}
 PAUSE_AFTER=${PAUSE_AFTER:-10}
+OUTAGE=${OUTAGE:-40}
 HEAL_WAIT=${HEAL_WAIT:-2}
 PB=${PB:-4}
 BW=${BW:-32}
 DETECT_TIMEOUT=${DETECT_TIMEOUT:-150}
 RESUME_TIMEOUT=${RESUME_TIMEOUT:-120}
 case "$FAULT" in abort|stream|partition|linkdown) ;; *) die "FAULT=abort|stream|partition|linkdown" ;; esac
-case "$PAUSE" in none|abort) ;; *) die "PAUSE=none|abort" ;; esac
+case "$PAUSE" in none|during|after) ;; *) die "PAUSE=none|during|after" ;; esac
 RESUME=${RESUME:-same}
 case "$RESUME" in same|noxml|minimal) ;; *) die "RESUME=same|noxml|minimal" ;; esac
 
@@ -81,9 +85,19 @@ cleanup() {
     bash "$LAB_TOOLS/fault.sh" heal >/dev/null 2>&1 || true
     bash "$LAB_TOOLS/fault.sh" link-up >/dev/null 2>&1 || true
     [ "${KEEP:-0}" = 1 ] && return 0
-    for u in "$NOVA_LAB_A_URI" "$NOVA_LAB_B_URI"; do
+    local h u rc
+    for h in lab-a lab-b; do
+        u=$(host_uri "$h")
         timeout 30 virsh -q -c "$u" destroy "$NAME" >/dev/null 2>&1 || true
-        timeout 30 virsh -q -c "$u" undefine "$NAME" >/dev/null 2>&1 || true
+        timeout 30 virsh -q -c "$u" undefine "$NAME" >/dev/null 2>&1 && rc=0 || rc=$?
+        if [ "$rc" = 124 ]; then
+            # libvirt 9.0 keeps a broken post-copy job (and the domain's
+            # lock) until the daemon restarts; its guests keep running.
+            echo "cleanup: $h libvirtd holds $NAME's job; restarting that daemon"
+            bash "$LAB_TOOLS/fault.sh" restart-libvirtd "$h" >/dev/null 2>&1 || true
+            timeout 30 virsh -q -c "$u" destroy "$NAME" >/dev/null 2>&1 || true
+            timeout 30 virsh -q -c "$u" undefine "$NAME" >/dev/null 2>&1 || true
+        fi
     done
 }
 trap cleanup EXIT
@@ -152,36 +166,46 @@ case "$FAULT" in
 esac
 T_FAULT=$(now_s)
 
-say "step 3: wait for the first call to return and the source to report post-copy failed"
-last=""
+# observe SECONDS: log every change of the two domain states.
+LAST_STATES=""
+observe() {
+    local until_s=$1
+    while awk -v e="$(elapsed "$T_FAULT")" -v t="$until_s" 'BEGIN { exit !(e < t) }'; do
+        s=$(states)
+        [ "$s" = "$LAST_STATES" ] || { say "states: $s"; LAST_STATES=$s; }
+        if [ "$PAUSE" = during ] && [ "$paused" = 0 ] &&
+            awk -v e="$(elapsed "$T_FAULT")" -v p="$PAUSE_AFTER" 'BEGIN { exit !(e >= p) }'; then
+            paused=1
+            say "domjobabort --postcopy (source, network still broken): $(va domjobabort --postcopy "$NAME" 2>&1; echo "rc=$?")"
+        fi
+        [ "${STOP_WHEN_RETURNED:-0}" = 1 ] && ! kill -0 "$MPID" 2>/dev/null && return 0
+        sleep 1
+    done
+}
 paused=0
-while :; do
-    s=$(states)
-    [ "$s" = "$last" ] || { say "states: $s"; last=$s; }
-    if [ "$PAUSE" = abort ] && [ "$FAULT" != abort ] && [ "$paused" = 0 ] &&
-        awk -v e="$(elapsed "$T_FAULT")" -v p="$PAUSE_AFTER" 'BEGIN { exit !(e >= p) }'; then
-        paused=1
-        say "domjobabort --postcopy (source): $(va domjobabort --postcopy "$NAME" 2>&1; echo "rc=$?")"
+if [ "$FAULT" != abort ]; then
+    say "step 3: outage of $OUTAGE s"
+    observe "$OUTAGE"
+    say "step 4: heal"
+    bash "$LAB_TOOLS/fault.sh" heal >/dev/null
+    bash "$LAB_TOOLS/fault.sh" link-up >/dev/null
+    sleep "$HEAL_WAIT"
+    say "after heal: $(states)"
+    if [ "$PAUSE" = after ]; then
+        say "domjobabort --postcopy (source, network back): $(va domjobabort --postcopy "$NAME" 2>&1; echo "rc=$?")"
     fi
-    if ! kill -0 "$MPID" 2>/dev/null && echo "$s" | grep -q 'lab-a: paused (post-copy failed)'; then
-        break
-    fi
-    if awk -v e="$(elapsed "$T_FAULT")" -v t="$DETECT_TIMEOUT" 'BEGIN { exit !(e >= t) }'; then
-        say "gave up waiting after $DETECT_TIMEOUT s (first call $(kill -0 "$MPID" 2>/dev/null && echo still running || echo returned))"
-        break
-    fi
-    sleep 1
-done
-wait "$MPID" 2>/dev/null && rc1=0 || rc1=$?
-say "first migrate call: rc=$rc1: $(tr '\n' ' ' <"$WORK/migrate1.out" | tail -c 300)"
-say "source job: $(va domjobinfo "$NAME" 2>&1 | grep -E 'Job type|Operation' | tr -s ' ' | paste -sd' ')"
-say "dest job:   $(vb domjobinfo "$NAME" 2>&1 | grep -E 'Job type|Operation' | tr -s ' ' | paste -sd' ')"
-
-say "step 4: heal"
-bash "$LAB_TOOLS/fault.sh" heal >/dev/null
-bash "$LAB_TOOLS/fault.sh" link-up >/dev/null
-sleep "$HEAL_WAIT"
-say "after heal: $(states)"
+fi
+say "step 4b: wait (up to $DETECT_TIMEOUT s) for the first call to return"
+STOP_WHEN_RETURNED=1 observe "$(awk -v e="$(elapsed "$T_FAULT")" -v d="$DETECT_TIMEOUT" 'BEGIN { print e + d }')"
+if kill -0 "$MPID" 2>/dev/null; then
+    say "first migrate call still running after $DETECT_TIMEOUT s more"
+    rc1=running
+else
+    wait "$MPID" 2>/dev/null && rc1=0 || rc1=$?
+fi
+say "first migrate call: rc=$rc1: $(tr '\n' ' ' <"$WORK/migrate1.out" | tail -c 200)"
+say "states: $(states)"
+say "source job: $(va domjobinfo "$NAME" 2>&1 | grep -E 'Job type|Operation|Memory remaining' | tr -s ' ' | paste -sd' ')"
 
 case "$RESUME" in
     same) RESUME_CMD=("${MIGRATE[@]}" --postcopy-resume) ;;
@@ -191,10 +215,17 @@ case "$RESUME" in
     minimal) RESUME_CMD=(virsh -c "$NOVA_LAB_A_URI" migrate --live --p2p --verbose
         --postcopy --postcopy-resume "$NAME" "$NOVA_LAB_B_PEER_URI" "$NOVA_LAB_B_MIGRATE_URI") ;;
 esac
-say "step 5: resume: ${RESUME_CMD[*]}"
-T_RES=$(now_s)
-timeout "$RESUME_TIMEOUT" "${RESUME_CMD[@]}" >"$WORK/migrate2.out" 2>&1 </dev/null && rc2=0 || rc2=$?
-say "resume call: rc=$rc2 after $(elapsed "$T_RES") s: $(tr '\n' ' ' <"$WORK/migrate2.out" | tail -c 300)"
+if [ "$rc1" = 0 ]; then
+    say "step 5: nothing to resume: the first call completed"
+    rc2=0
+    VERDICT_OK=SURVIVED
+else
+    say "step 5: resume: ${RESUME_CMD[*]}"
+    T_RES=$(now_s)
+    timeout "$RESUME_TIMEOUT" "${RESUME_CMD[@]}" >"$WORK/migrate2.out" 2>&1 </dev/null && rc2=0 || rc2=$?
+    say "resume call: rc=$rc2 after $(elapsed "$T_RES") s: $(tr '\n' ' ' <"$WORK/migrate2.out" | tail -c 200)"
+    VERDICT_OK=RECOVERED
+fi
 
 say "step 6: verdict"
 i=0
@@ -224,11 +255,11 @@ for h in lab-a lab-b; do
     echo "---- $h qemu/$NAME.log (last 6) ----"
     tail -n 6 "$(host_log_dir "$h")/qemu/$NAME.log" 2>/dev/null || true
 done
-if echo "$FINAL" | grep -q 'lab-b: running (' && ! echo "$FINAL" | grep -q 'post-copy' &&
+if [ "$rc2" = 0 ] && echo "$FINAL" | grep -q 'lab-b: running (' && ! echo "$FINAL" | grep -q 'post-copy' &&
     echo "$FINAL" | grep -q 'lab-a: error: failed to get domain' &&
     [ "${T_AFTER:-0}" -gt "${T_BEFORE:-0}" ] && [ "$RESTART" = 1 ] && [ "${CORRUPT:-0}" = 0 ] &&
     [ "$PID_A0" = "$PID_A1" ] && [ "$PID_B0" = "$PID_B1" ]; then
-    say "VERDICT: RECOVERED (stack $(lab_stack), FAULT=$FAULT PAUSE=$PAUSE)"
+    say "VERDICT: $VERDICT_OK (stack $(lab_stack), FAULT=$FAULT PAUSE=$PAUSE)"
     echo "log: $LOG"
     exit 0
 fi

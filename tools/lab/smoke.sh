@@ -22,6 +22,7 @@
 # SMOKE_POSTCOPY_AFTER (max seconds before switching, default 8),
 # SMOKE_BUSY_MIB/SMOKE_BUSY_RATE/SMOKE_BUSY_BW (128/60/32) for the busy cases,
 # SMOKE_GUEST_ARGS extra guest kernel parameters (e.g. tlb_kick_ms=0),
+# SMOKE_CPU_LOAD=N busy loops on the machine meanwhile (default 0),
 # SMOKE_KEEP=1 leaves each case's domain running.
 set -eu
 
@@ -235,6 +236,14 @@ check_moved() {
     if guest_oops "$(console_dir "$dst")/$name.log"; then
         return 1
     fi
+    # The destination's file only ever continues the guest: a boot banner
+    # or a program start there means the guest (or its program) restarted,
+    # which a counter that climbs again would hide.
+    if grep -qE 'LABGUEST init up|DIRTIER start' "$(console_dir "$dst")/$name.log"; then
+        echo "    GUEST RESTARTED on $dst (t was $t_src on $src):"
+        grep -E 'LABGUEST|DIRTIER start' "$(console_dir "$dst")/$name.log" | head -n 4 | sed 's/^/      /'
+        return 1
+    fi
     if grep -q 'DIRTIER CORRUPT' "$(console_dir "$dst")/$name.log"; then
         echo "    the dirtier found lost page updates on $dst:"
         grep 'DIRTIER CORRUPT' "$(console_dir "$dst")/$name.log" | head -n 3 | sed 's/^/      /'
@@ -313,6 +322,20 @@ case_busy() {
     fi
     [ "${SMOKE_KEEP:-0}" = 1 ] || cleanup_dom "$name"
 }
+
+# SMOKE_CPU_LOAD=N: N busy loops on the machine while the cases run (a
+# loaded CI machine); stopped by their pids at exit.
+LOAD_PIDS=""
+stop_load() {
+    local p
+    for p in $LOAD_PIDS; do kill "$p" 2>/dev/null || true; done
+}
+trap stop_load EXIT
+for _ in $(seq 1 "${SMOKE_CPU_LOAD:-0}"); do
+    (exec sh -c 'while :; do :; done') &
+    LOAD_PIDS="$LOAD_PIDS $!"
+done
+[ -z "$LOAD_PIDS" ] || log "CPU load: busy loops$LOAD_PIDS"
 
 T_ALL=$(now_s)
 log "smoke: virt type $NOVA_LAB_VIRT_TYPE, cases: $CASES"
