@@ -252,9 +252,11 @@ def effective_version(header):
         value = api_version._from_new_header(value)
         if value is None:
             return api_version.MIN_VERSION
+    elif not value:
+        return api_version.MIN_VERSION  # an empty header is no header
     value = value.strip()
     if not value:
-        return api_version.MIN_VERSION
+        return None  # blanks: a header that names no version (400)
     if value.lower() == 'latest':
         return api_version.MAX_VERSION
     try:

@@ -162,6 +162,14 @@ class ProblemsTestCase(testtools.TestCase):
         self.assertIsNone(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute x')))
 
+    def test_effective_version_of_blank_legacy_header(self):
+        # The API refuses "X-OpenStack-Nova-API-Version:  " (400); an
+        # empty one is no header.
+        self.assertIsNone(fuzz.effective_version(
+            ('X-OpenStack-Nova-API-Version', ' ')))
+        self.assertEqual('2.1', str(fuzz.effective_version(
+            ('X-OpenStack-Nova-API-Version', ''))))
+
     def test_effective_version_of_long_numbers(self):
         self.assertIsNone(fuzz.effective_version(
             ('OpenStack-API-Version', 'compute 2.' + '1' * 5000)))
