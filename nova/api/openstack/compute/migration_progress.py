@@ -13,6 +13,7 @@ from nova.api.openstack import common
 from nova.api.openstack.compute import base
 from nova.api.openstack import policy
 from nova.api.openstack import validation
+from nova.compute import api as compute_api
 from nova.compute import migration_timeline as mtl
 from nova import exception
 from nova.objects import migration as migration_obj
@@ -78,6 +79,9 @@ class MigrationProgressController(base.Controller):
         try:
             number = int(migration_id)
         except (TypeError, ValueError):
+            raise exception.MigrationNotFound(migration_id=migration_id)
+        if not 0 < number <= compute_api.MAX_MIGRATION_ID:
+            # No row has it; the database driver would raise (a 500).
             raise exception.MigrationNotFound(migration_id=migration_id)
         migration, rows = self.compute_api.get_migration_progress(
             req.context, number)

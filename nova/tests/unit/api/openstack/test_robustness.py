@@ -80,6 +80,13 @@ class FiveHundredsTestCase(WorldTestCase):
                                            version=version)
                 self.assertFault(code, status, answer, 'not found')
 
+    def test_migration_progress_id_beyond_sql_integer(self):
+        # Found by nova-api-fuzz: an OverflowError in the database driver.
+        for number in (2 ** 64, 2 ** 80, 0, -3):
+            status, body = self.call(
+                'GET', '/v2.1/os-migration-progress/%d' % number)
+            self.assertFault(404, status, body)
+
     def test_negative_migration_id(self):
         status, body = self.call('GET', '/v2.1/servers/%s/migrations/-%s'
                                  % (self.migrating, self.running))
