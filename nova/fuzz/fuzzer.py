@@ -156,6 +156,21 @@ class Request(object):
         """True when the body has a Content-Type the API must refuse."""
         return bool(self.body) and not readable_type(self.content_type)
 
+    def malformed_body(self):
+        """True when the router refuses the body on reading (400): not
+        JSON, or a string with a lone surrogate. Any method with a body
+        (PUT too, not only actions).
+        """
+        if not self.body:
+            return False
+        try:
+            body = json.loads(self.body.decode('utf-8'))
+            json.dumps(body, ensure_ascii=False).encode('utf-8')
+        except (ValueError, UnicodeDecodeError, UnicodeEncodeError,
+                AttributeError, RecursionError):
+            return True
+        return False
+
     def url(self):
         return self.path + ('?' + self.query if self.query else '')
 
@@ -180,7 +195,8 @@ class Request(object):
         op = self.operation
         if self.method != op.method or not self.clean_path:
             return False
-        if self.method in ('POST', 'PUT') and self.unreadable_body():
+        if self.method in ('POST', 'PUT') and (
+                self.unreadable_body() or self.malformed_body()):
             return False
         if self.version is None or not any(
                 self.version.matches(lo, hi) for lo, hi in op.versions):
