@@ -133,6 +133,10 @@ def parse_args(argv):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-plots', action='store_true')
     parser.add_argument('--no-overhead', action='store_true')
+    parser.add_argument('--no-wider', action='store_true',
+                        help='only the original 61 workloads, without the '
+                             'wider rows (big guests, 100 Gbit/s, other '
+                             'working sets, bursts)')
     parser.add_argument('--overhead-only', action='store_true')
     parser.add_argument('--overhead-migrations', type=int, default=100)
     parser.add_argument('--overhead-seconds', type=float, default=20.0)
@@ -205,6 +209,33 @@ def _main(args):
     return 0
 
 
+def _write_wider(out, doc_dir, names, results, oracles, workloads):
+    """The wider rows' tables, as ``wider-*`` files."""
+    summary = metrics.summary_table(names, results)
+    peers = metrics.peers_table(names, results, matrix.RECOMMENDED)
+    goals = None
+    if matrix.RECOMMENDED in names:
+        goals = metrics.targets(results, matrix.RECOMMENDED,
+                                [n for n in names
+                                 if n != matrix.RECOMMENDED])
+    files = {
+        'wider-results.csv': report.runs_csv(results),
+        'wider-summary.csv': report.summary_csv(summary, headers=True),
+        'wider-peers.csv': report.peers_csv(peers),
+        'wider-oracle.csv': report.oracle_csv(oracles, workloads),
+        'wider-targets.json': json.dumps(goals, indent=1, sort_keys=True),
+    }
+    for name, text in files.items():
+        with open(os.path.join(out, name), 'w') as f:
+            f.write(text)
+        if doc_dir and name != 'wider-results.csv':
+            shutil.copy(os.path.join(out, name), doc_dir)
+    print('Wider rows (%d workloads):' % len(workloads))
+    print(report.summary_markdown(summary))
+    print(report.peers_csv(peers))
+    print('wider targets: %s' % json.dumps(goals, sort_keys=True))
+
+
 def run_matrix_and_report(args, out, doc_dir):
     from nova.bench import runner
     strategies = matrix.strategies_named(
@@ -218,17 +249,23 @@ def run_matrix_and_report(args, out, doc_dir):
                      for name in args.workloads.split(',') if name]
     timelines = args.timeline or [n for n in DEFAULT_TIMELINES
                                   if n in {w.name for w in workloads}]
+    wider = []
+    if not (args.quick or args.workloads or args.no_wider):
+        wider = matrix.wider_matrix()
     backend = _backend(args)
     jobs = args.jobs or runner.default_jobs()
     sys.stderr.write('Running %d workloads x %d strategies on %d worker(s)\n'
-                     % (len(workloads), len(strategies), jobs))
+                     % (len(workloads) + len(wider), len(strategies), jobs))
     wall0 = time.monotonic()
-    results = runner.run_matrix(backend, strategies, workloads,
-                                timeline_workloads=timelines, jobs=jobs,
-                                progress=_progress)
+    every = runner.run_matrix(backend, strategies, workloads + wider,
+                              timeline_workloads=timelines, jobs=jobs,
+                              progress=_progress)
     from nova.bench import oracle
-    oracles = oracle.oracles(workloads, jobs=jobs)
-    metrics.attach_oracle(results, oracles)
+    oracles = oracle.oracles(workloads + wider, jobs=jobs)
+    metrics.attach_oracle(every, oracles)
+    main_names = {w.name for w in workloads}
+    results = [r for r in every if r.workload in main_names]
+    wide_results = [r for r in every if r.workload not in main_names]
     wall = time.monotonic() - wall0
     usage = (resource.getrusage(resource.RUSAGE_SELF).ru_utime +
              resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime)
@@ -255,10 +292,12 @@ def run_matrix_and_report(args, out, doc_dir):
         f.write(report.results_markdown(
             summary, results, settings(backend, strategies, workloads,
                                        args.working_set, args.seed)))
-    info = {'runs': len(results), 'jobs': jobs,
+    if wider:
+        _write_wider(out, doc_dir, names, wide_results, oracles, wider)
+    info = {'runs': len(every), 'jobs': jobs,
             'matrix_wall_s': round(wall, 1),
             'user_cpu_s': round(usage, 1),
-            'polls': sum(r.polls for r in results)}
+            'polls': sum(r.polls for r in every)}
     with open(os.path.join(out, 'run-info.json'), 'w') as f:
         json.dump(info, f, indent=1, sort_keys=True)
     print(report.summary_markdown(summary))
@@ -272,6 +311,9 @@ def run_matrix_and_report(args, out, doc_dir):
             f.write(report.summary_csv(summary, headers=True))
         for name in ('peers.csv', 'oracle.csv', 'targets.json'):
             shutil.copy(os.path.join(out, name), doc_dir)
+        # Every run, for the unit test that keeps these figures current.
+        shutil.copy(os.path.join(out, 'results.csv'),
+                    os.path.join(doc_dir, 'runs.csv'))
     if args.no_plots:
         return
     if importlib.util.find_spec('matplotlib') is None:

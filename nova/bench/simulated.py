@@ -177,6 +177,8 @@ class SimulatedBackend(object):
         data_gb = spec.ram_gib if spec.ram_gib > 2 else 2.0
         cap = (self.cap_factor * lvconf.live_migration_completion_timeout *
                data_gb + 10 * spec.floor_s)
+        if spec.cap_floors:
+            cap = min(cap, spec.cap_floors * spec.floor_s)
         operator_at = None
         if strategy.operator_force_complete_at is not None:
             operator_at = strategy.operator_force_complete_at * spec.floor_s

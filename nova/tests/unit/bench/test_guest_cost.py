@@ -162,7 +162,41 @@ class CalibrationTestCase(testtools.TestCase):
         # The committed lab runs give the constant the lab model uses.
         self.useFixture(fixtures.FakeLogger(level='ERROR'))
         best, errors, phases = calibration.fit(
-            LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_S, 0.008))
+            LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_S, 0.006))
         self.assertEqual(mm.FAULT_SERVICE_LAB_S, best)
         self.assertLess(errors[best], errors[0.0])
         self.assertEqual(6, len(phases))
+
+
+class RealOverheadTestCase(testtools.TestCase):
+    """The harness of the real-costs overhead, on the fake and SQLite."""
+
+    def setUp(self):
+        super(RealOverheadTestCase, self).setUp()
+        from nova.db import api as db_api
+        from nova.db import migration as db_migration
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+        path = self.useFixture(fixtures.TempDir()).path
+        self.db = db_api.Database('sqlite:///%s/nova.sqlite' % path)
+        self.addCleanup(self.db.dispose)
+        db_migration.db_sync(self.db.engine)
+
+    def test_polls_decide_and_save_at_the_interval(self):
+        from nova.bench import real_overhead
+        from nova.db import api as db_api
+        [guest] = real_overhead.fake_guests(1)
+        [mig_id] = real_overhead._migrations(self.db, 1)
+        mon = real_overhead.Monitored(guest, self.db, mig_id)
+        for now in (100.0, 101.0, 103.0, 105.5):
+            mon.poll(now, started=100.0)
+        self.assertEqual((4, 0), (mon.polls, mon.errors))
+        # At the first poll and once the 5 s interval passed.
+        self.assertEqual(2, mon.saves)
+        row = db_api.migration_get(self.db, mig_id)
+        self.assertEqual(real_overhead.running_sample(5.5).memory_processed,
+                         row['memory_processed'])
+
+    def test_cpu_of_this_process(self):
+        from nova.bench import real_overhead
+        self.assertGreater(real_overhead._proc_cpu([os.getpid()]), 0.0)
+        self.assertEqual(0.0, real_overhead._proc_cpu([2 ** 22 + 7]))
