@@ -93,7 +93,8 @@ def measure(names, args):
         for name in names:
             clouds[name] = cloud.AllInOne(name, threads=args.threads).start()
             aio = clouds[name]
-            figures[name] = {'server': name, 'settings': aio.settings}
+            figures[name] = {'server': name, 'settings': aio.settings,
+                             'servers': args.servers}
             say('[%s] nova-all pid %d on port %d; booting %d servers'
                 % (name, aio.pid, aio.port, args.servers))
             servers[name] = aio.populate(args.servers)
@@ -180,7 +181,8 @@ def summary(results):
     ref, new = by_name.get('wsgiref'), by_name.get('waitress')
     lines = []
     if ref and new and 'levels' in ref and 'levels' in new:
-        lines.append('GET %s, %d-server rows in the answer' % (PATH, 10))
+        lines.append('GET %s, %s servers in the answer'
+                     % (PATH, new.get('servers', '?')))
         lines.append('%-8s | %-32s | %-32s | %s' % (
             'clients', 'wsgiref req/s p50 p99 rst 5xx',
             'waitress req/s p50 p99 rst 5xx', 'ratio req/s, p99'))
@@ -189,6 +191,7 @@ def summary(results):
                 cur['clients'], _row(old), _row(cur),
                 _ratio(cur['rate'], old['rate']),
                 _ratio(cur['p99_ms'], old['p99_ms'])))
+    lines.extend(verdicts(ref, new))
     for r in results:
         mig = r.get('migrations')
         if mig:
@@ -198,6 +201,39 @@ def summary(results):
                              mig['loaded']['per_minute'],
                              LOAD_DURING_MIGRATIONS, mig['rate_ratio']))
     return '\n'.join(lines)
+
+
+def verdicts(ref, new):
+    """The reliability targets, each met or missed by waitress's run."""
+    if not new:
+        return []
+    out = []
+    levels = {row['clients']: row for row in new.get('levels', ())}
+    top = levels.get(200)
+    if top:
+        out.append(_verdict(
+            '0 resets, 0 timeouts and 0 5xx at 200 clients',
+            top['resets'] + top['timeouts'] + top['5xx'] == 0))
+        out.append(_verdict('p99 under 1 s at 200 clients (%s ms)'
+                            % top['p99_ms'],
+                            (top['p99_ms'] or 0) < 1000))
+    ref_levels = {row['clients']: row
+                  for row in (ref or {}).get('levels', ())}
+    if 50 in levels and 50 in ref_levels:
+        out.append(_verdict(
+            'p99 at 50 clients no worse than the reference (%s vs %s ms)'
+            % (levels[50]['p99_ms'], ref_levels[50]['p99_ms']),
+            (levels[50]['p99_ms'] or 0) <= (ref_levels[50]['p99_ms'] or 0)))
+    mig = new.get('migrations')
+    if mig and mig.get('rate_ratio') is not None:
+        out.append(_verdict(
+            'migrations under 50 clients at >= 0.8 of the quiet rate (%s)'
+            % mig['rate_ratio'], mig['rate_ratio'] >= 0.8))
+    return out
+
+
+def _verdict(what, met):
+    return 'target %s: %s' % ('met' if met else 'MISSED', what)
 
 
 def _row(level):

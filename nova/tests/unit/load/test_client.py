@@ -83,3 +83,22 @@ class SummaryTestCase(testtools.TestCase):
             {'server': 'wsgiref', 'levels': [level(50, 100.0, 400.0)]},
             {'server': 'waitress', 'levels': [level(50, 150.0, 200.0)]}])
         self.assertIn('1.50, 0.50', table)
+        self.assertIn('target met: p99 at 50 clients no worse than the '
+                      'reference (200.0 vs 400.0 ms)', table)
+
+    def test_verdicts(self):
+        def level(clients, p99, resets=0):
+            return {'clients': clients, 'rate': 1.0, 'p50_ms': 1.0,
+                    'p99_ms': p99, 'resets': resets, 'timeouts': 0,
+                    '5xx': 0}
+        new = {'levels': [level(50, 300.0), level(200, 1200.0, resets=1)],
+               'migrations': {'rate_ratio': 0.85}}
+        ref = {'levels': [level(50, 250.0)]}
+        found = cli.verdicts(ref, new)
+        self.assertEqual([
+            'target MISSED: 0 resets, 0 timeouts and 0 5xx at 200 clients',
+            'target MISSED: p99 under 1 s at 200 clients (1200.0 ms)',
+            'target MISSED: p99 at 50 clients no worse than the reference '
+            '(300.0 vs 250.0 ms)',
+            'target met: migrations under 50 clients at >= 0.8 of the '
+            'quiet rate (0.85)'], found)
