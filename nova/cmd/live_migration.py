@@ -38,6 +38,11 @@ EXTRA_ACTION_STYLE = {
 }
 
 
+# Decisions drawn as routine steps (the others change the migration's
+# course and are named in the title).
+ROUTINE = ('downtime',)
+
+
 class PlotUnavailable(exception.NovaException):
     msg_fmt = PLOT_HINT
 
@@ -290,10 +295,16 @@ def plot(mig, timeline, path, dpi=90):
     axes[2].set_xlabel('seconds since the migration began')
     styles = dict(plots.ACTION_STYLE, **EXTRA_ACTION_STYLE)
     seen = set()
-    for event in timeline.events:
+    # Routine steps thin and dotted, under the decisions that change the
+    # migration's course.
+    for event in sorted(timeline.events,
+                        key=lambda e: e.action not in ROUTINE):
         color, label = styles.get(event.action, ('tab:brown', event.action))
+        routine = event.action in ROUTINE
         for a in axes:
-            a.axvline(event.elapsed, color=color, ls='--', lw=1.0,
+            a.axvline(event.elapsed, color=color,
+                      ls=':' if routine else '--', lw=0.8 if routine else 1.2,
+                      zorder=1 if routine else 3,
                       label=None if event.action in seen else label)
         seen.add(event.action)
     if seen:
@@ -302,7 +313,8 @@ def plot(mig, timeline, path, dpi=90):
         mig.id, (mig.instance_uuid or '')[:8], mig.source_compute,
         mig.dest_compute, mig.status, _seconds(elapsed_of(timeline)))
     reasons = ['%.1f s %s: %s' % (e.elapsed, e.action, e.reason)
-               for e in timeline.events if e.reason][:3]
+               for e in timeline.events
+               if e.reason and e.action not in ROUTINE][:3]
     if reasons:
         title += '\n' + '\n'.join(r[:110] for r in reasons)
     axes[0].set_title(title, fontsize=8)
