@@ -35,6 +35,8 @@ CONF = nova.conf.CONF
 
 # How long a broken monitor waits for the cancelled operation to return.
 ABANDON_WAIT = 60.0
+# How long a question to the destination's libvirt may take.
+PEER_TIMEOUT = 3.0
 
 
 @dataclasses.dataclass
@@ -390,11 +392,12 @@ class LibvirtDriver(driver.ComputeDriver):
             self._active[instance.uuid] = active
         LOG.info('Live migration to %s (%s), flags %#x', dest, dest_uri,
                  plan.flags, instance=instance)
+        peer = _Peer(dest_uri, self._lv)
         monitor = migration_monitor.MigrationMonitor(
             guest, instance, state, active.channel, self._clock,
             save_progress=lambda info, status: self._save_progress(
                 instance, mig, info, status),
-            lv_error=self._lv.libvirtError)
+            lv_error=self._lv.libvirtError, probe_destination=peer.answers)
         try:
             if mig is not None:
                 mig.status = fields.MigrationStatus.RUNNING
@@ -407,7 +410,7 @@ class LibvirtDriver(driver.ComputeDriver):
                         job_type != libvirt_guest.JOB_COMPLETED):
                     job_type, error = self._recover_postcopy(
                         guest, instance, mig, monitor, dest_uri, params,
-                        plan, error)
+                        plan, error, peer)
             except Exception:
                 LOG.exception('Live migration monitor failed',
                               instance=instance)
@@ -422,7 +425,7 @@ class LibvirtDriver(driver.ComputeDriver):
         return MigrationResult(job_type, state, error)
 
     def _recover_postcopy(self, guest, instance, mig, monitor, dest_uri,
-                          params, plan, error):
+                          params, plan, error, peer):
         """The post-copy stream broke: resume it, or leave it for a human.
 
         Returns (job type, error) like the monitor.
@@ -447,7 +450,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 lambda flags: utils.spawn_blocking(guest.migrate, dest_uri,
                                                    params, flags),
                 plan.flags | self._lv.VIR_MIGRATE_POSTCOPY_RESUME, timeout,
-                lvconf.live_migration_postcopy_resume_max_interval)
+                lvconf.live_migration_postcopy_resume_max_interval,
+                destination_failed=lambda: peer.postcopy_failed(
+                    instance.uuid))
             job_type, error = recovery.run(broke_at, error)
             if job_type == libvirt_guest.JOB_COMPLETED:
                 return job_type, error
@@ -539,6 +544,44 @@ class LibvirtDriver(driver.ComputeDriver):
         if mig.status != status:
             mig.status = status
         _save_stats(instance, mig, info)
+
+
+class _Peer(object):
+    """The destination's libvirt, as a broken post-copy migration needs it.
+
+    Its own connection (the source daemon's peer-to-peer link is libvirt's
+    business): "does it answer?" and "does its domain know its post-copy
+    failed?", each bounded so that a silently dropping network cannot hang
+    the monitor.
+    """
+
+    def __init__(self, uri, libvirt_module):
+        self._host = libvirt_host.Host(uri, libvirt_module=libvirt_module,
+                                       event_loop=False)
+
+    def _bounded(self, func):
+        call = utils.spawn_blocking(func)
+        try:
+            return call.wait(timeout=PEER_TIMEOUT)
+        except Exception as exc:  # timeout, refused, unreachable: no answer
+            LOG.debug('Destination %s does not answer: %s', self._host.uri,
+                      exc)
+            return None
+
+    def answers(self):
+        return self._bounded(self._host.get_hostname) is not None
+
+    def postcopy_failed(self, uuid):
+        """True/False: the destination's domain state; None: cannot tell."""
+        def state():
+            guest = self._host.find_guest(uuid)
+            return guest.get_state() if guest is not None else None
+        found = self._bounded(state)
+        if found is None:
+            return None
+        lv = self._host.libvirt
+        return tuple(found) == (lv.VIR_DOMAIN_RUNNING, getattr(
+            lv, 'VIR_DOMAIN_RUNNING_POSTCOPY_FAILED', -1))
 
 
 def _save_stats(instance, mig, info):

@@ -34,6 +34,12 @@ Action = migration.Action
 # written out).
 POLL_INTERVAL = 0.5
 
+# How often a stalled post-copy stream's destination is probed.
+PROBE_INTERVAL = 2.0
+# How long recovery waits, once it paused the stream, for the destination
+# to notice (its domain "running (post-copy failed)"): 0-12 s on the lab.
+DESTINATION_NOTICE_WAIT = 20.0
+
 # What reaches the loop through its channel.
 EVENT_TASK = 'task'                         # value: a migration.TASK_*
 EVENT_POSTCOPY_STARTED = 'postcopy-started'
@@ -159,7 +165,8 @@ class MigrationMonitor(object):
 
     def __init__(self, guest, instance, state, channel, clock,
                  save_progress: Callable, lv_error=Exception,
-                 poll_interval=None):
+                 poll_interval=None,
+                 probe_destination: Optional[Callable] = None):
         self.guest = guest
         self.instance = instance
         self.state = state
@@ -168,6 +175,9 @@ class MigrationMonitor(object):
         self._save_progress = save_progress
         self._lv_error = lv_error
         self._poll = poll_interval or POLL_INTERVAL
+        # () -> True when the destination's libvirt answers (bounded).
+        self.probe_destination = probe_destination or (lambda: True)
+        self._probed_at = None
         self._handlers = {
             Action.ABORT: self._abort,
             Action.SWITCH_TO_POSTCOPY: self._switch_to_postcopy,
@@ -259,6 +269,11 @@ class MigrationMonitor(object):
                          instance=self.instance)
                 postcopy.broken = False
                 postcopy.broken_since = None
+            if migration.postcopy_stalled(now, state.policy, postcopy) and (
+                    self._probed_at is None or
+                    now - self._probed_at >= PROBE_INTERVAL):
+                self._probed_at = now
+                postcopy.dest_reachable = bool(self.probe_destination())
 
     def _check_postcopy_state(self):
         """Confirm a requested switch from the source domain's state."""
@@ -428,12 +443,15 @@ class PostcopyRecovery(object):
     """
 
     def __init__(self, monitor, start_migration, resume_flags, timeout,
-                 max_interval):
+                 max_interval, destination_failed=None):
         self.monitor = monitor
         self._start = start_migration       # flags -> operation handle
         self._flags = resume_flags
         self._timeout = timeout
         self._max_interval = max_interval
+        # () -> True once the destination's domain says its post-copy
+        # failed, False while it does not yet, None when it cannot tell.
+        self._destination_failed = destination_failed or (lambda: None)
 
     def run(self, broke_at, error):
         """Returns (job type, error) like the monitor."""
@@ -444,10 +462,19 @@ class PostcopyRecovery(object):
             wait = broke_at + at - clock.now()
             if wait > 0:
                 clock.sleep(wait)
+            if not monitor.probe_destination():
+                LOG.info('The destination does not answer yet; the next '
+                         'try is on the back-off', instance=monitor.instance)
+                continue
             postcopy.resume_attempts += 1
             state.record(clock.now(), postcopy_recovery.ACTION_RESUME,
                          'attempt %d' % postcopy.resume_attempts)
+            # libvirt's sequence (its QE suite, and measured on the lab):
+            # with the network back, pause the source's stream, let the
+            # destination notice, then resume with the first call's
+            # arguments.
             self._pause_stream_quietly()
+            self._wait_destination_noticed(broke_at + self._timeout)
             operation = self._start(self._flags)
             job_type, error = monitor.run(operation,
                                           give_up_at=broke_at + self._timeout)
@@ -468,6 +495,17 @@ class PostcopyRecovery(object):
         state.record(clock.now(), postcopy_recovery.ACTION_GAVE_UP,
                      '%d attempts' % postcopy.resume_attempts)
         return libvirt_guest.JOB_FAILED, error
+
+    def _wait_destination_noticed(self, give_up_at):
+        """Until the destination says its post-copy failed (bounded)."""
+        clock = self.monitor.clock
+        deadline = min(clock.now() + DESTINATION_NOTICE_WAIT, give_up_at)
+        while clock.now() < deadline:
+            failed = self._destination_failed()
+            if failed is None or failed:
+                return failed
+            clock.sleep(0.5)
+        return False
 
     def _pause_stream_quietly(self):
         """Make sure QEMU is in postcopy-paused, as resuming requires.

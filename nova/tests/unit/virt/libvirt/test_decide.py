@@ -271,17 +271,23 @@ class DecideTestCase(testtools.TestCase):
             done=taken(status_saved='running (post-copy)'))
         self.assertEqual([], decisions)
 
-    def test_stalled_postcopy_stream_is_paused_when_recoverable(self):
-        postcopy = migration.PostcopyState(requested=True, confirmed=True,
-                                           moved_at=10.0)
+    def test_stalled_postcopy_stream_is_paused_once_the_peer_answers(self):
         done = taken(status_saved='running (post-copy)', stats_saved_at=24.0)
-        for recoverable, want in ((True, [A.PAUSE_POSTCOPY_STREAM]),
-                                  (False, [])):
+        for recoverable, reachable, want in (
+                (True, True, [A.PAUSE_POSTCOPY_STREAM]),
+                # Paused while packets are dropped, only the source would
+                # know: wait for libvirt's keepalive or the network.
+                (True, False, []), (True, None, []),
+                (False, True, [])):
+            postcopy = migration.PostcopyState(
+                requested=True, confirmed=True, moved_at=10.0,
+                dest_reachable=reachable)
             decisions = self.decide(
                 now=25.0, pol=policy(postcopy_recoverable=recoverable,
                                      postcopy_stall_timeout=10),
                 postcopy=postcopy, done=done)
-            self.assertEqual(want, [d.action for d in decisions])
+            self.assertEqual(want, [d.action for d in decisions],
+                             (recoverable, reachable))
 
     def test_stats_at_the_interval_and_on_a_status_change(self):
         self.assertEqual([A.SAVE_STATS], [d.action for d in self.decide(
