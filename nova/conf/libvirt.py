@@ -476,8 +476,11 @@ treated as broken and paused, so that recovery can start.
 A cut network does not break the connection at once: QEMU waits on a stalled
 stream, and libvirt only gives up on the destination when its keepalive
 times out (about 30 seconds with libvirt's defaults). Pausing the stream
-earlier (QEMU ``migrate-pause``) starts recovery sooner. 0 leaves detection
-to libvirt alone.
+earlier (QEMU ``migrate-pause``) starts recovery sooner, but only once the
+destination's libvirt answers again: a stream paused while the network
+still drops packets is paused on the source only, and the destination
+refuses the resume until its own TCP gives up, minutes later. 0 leaves
+detection to libvirt alone.
 """),
     cfg.BoolOpt(
         'live_migration_permit_auto_converge',
