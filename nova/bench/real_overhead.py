@@ -105,16 +105,26 @@ class Monitored(object):
 
 def _proc_cpu(pids):
     """CPU seconds (user + system) of these processes, from /proc."""
+    return sum(_proc_cpu_each(pids).values())
+
+
+def _proc_cpu_each(pids):
+    """{pid: CPU seconds} of the processes that still exist."""
     ticks = os.sysconf('SC_CLK_TCK')
-    total = 0.0
+    out = {}
     for pid in pids:
         try:
             with open('/proc/%d/stat' % pid) as f:
                 fields = f.read().rsplit(')', 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / float(ticks)
+            out[pid] = (int(fields[11]) + int(fields[12])) / float(ticks)
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    return out
+
+
+def _cpu_between(before, after):
+    """CPU spent between two readings by processes alive at both."""
+    return sum(max(after[p] - before[p], 0.0) for p in before if p in after)
 
 
 def pids_named(name):
@@ -225,12 +235,13 @@ def run(guests, db, seconds, daemon_pids=(), warmup=2.0):
     saves0 = sum(m.saves for m in monitors)
     cpu0 = _self_cpu()
     pg = pids_named('postgres')
-    daemon0, pg0 = _proc_cpu(daemon_pids), _proc_cpu(pg)
+    daemon0, pg0 = _proc_cpu_each(daemon_pids), _proc_cpu_each(pg)
     wall0 = time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - wall0
     cpu = _self_cpu() - cpu0
-    daemon, pgcpu = _proc_cpu(daemon_pids) - daemon0, _proc_cpu(pg) - pg0
+    daemon = _cpu_between(daemon0, _proc_cpu_each(daemon_pids))
+    pgcpu = _cpu_between(pg0, _proc_cpu_each(pg))
     polls = sum(m.polls for m in monitors) - polls0
     saves = sum(m.saves for m in monitors) - saves0
     stop.set()
