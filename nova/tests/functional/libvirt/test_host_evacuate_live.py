@@ -61,8 +61,8 @@ class HostEvacuateLiveTestCase(testtools.TestCase):
             what='server %s deleted' % server_id)
 
     def guests_on(self, letter):
-        host = libvirt_host.Host(lab.host_env(self.env, letter)['uri'],
-                                 event_loop=False)
+        # With the event loop: the connection registers lifecycle events.
+        host = libvirt_host.Host(lab.host_env(self.env, letter)['uri'])
         return {g.uuid for g in host.list_guests() if g.is_active()}
 
     def test_service_disable_and_host_evacuate_live(self):
