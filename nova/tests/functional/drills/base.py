@@ -95,6 +95,16 @@ def destroy_everywhere(env, uuid):
             conn.close()
 
 
+def stack_figures(env):
+    """The lab's stack and each host's libvirt/QEMU, as lab.env has them."""
+    figures = {'stack': env.get('NOVA_LAB_STACK', 'debian12')}
+    for letter in ('A', 'B'):
+        figures['lab_%s' % letter.lower()] = '%s/%s' % (
+            env.get('NOVA_LAB_%s_LIBVIRT_VERSION' % letter, '?'),
+            env.get('NOVA_LAB_%s_QEMU_VERSION' % letter, '?'))
+    return figures
+
+
 class LabCloud(cloud.NovaAll):
     """nova-all on the lab; it can also crash (SIGKILL) and come back."""
 
@@ -135,6 +145,8 @@ class LabDrillTestCase(testtools.TestCase):
         self.addCleanup(faults.restore, self.env)
         faults.restore(self.env)
         self.servers = []
+        lab.keep_logs_on_failure(
+            self, self.env, lambda: [self.console(u) for u in self.servers])
 
     def service_config(self):
         """nova.conf groups for the services: drill defaults + ``config``."""
@@ -247,6 +259,84 @@ class LabDrillTestCase(testtools.TestCase):
                            % host)
         return watch.read()
 
+    def wait_settled(self, uuid, watch, timeout=120):
+        """Until the records stop moving and the guest is somewhere for good.
+
+        Settled means: no task on the server and either the guest runs on
+        the host the server record names (counting on), or the Migration
+        is ``error`` with the guest on both hosts (post-copy broken, both
+        halves kept for an operator). Which host won is not assumed: libvirt 9.0 and 11.3
+        end some faults differently. Returns (outcome, seconds).
+        """
+        before = self.reports(uuid)
+        seen = before[-1]['t'] if before else -1
+        outcome = []
+
+        def settled():
+            inst = self.instance(uuid)
+            row = self.migration(uuid)
+            if inst['task_state'] is not None or row['status'] not in FINAL:
+                return False
+            where = self.where(uuid)
+            if (row['status'] == migration_obj.ERROR and
+                    all(where.get(h) for h in (row['source_compute'],
+                                               row['dest_compute']))):
+                outcome.append('kept-both')
+                return True
+            reports = self.reports(uuid)
+            if (where.get(inst['host']) == 'running' and
+                    reports and reports[-1]['t'] > seen):
+                outcome.append('on-destination'
+                               if inst['host'] == row['dest_compute']
+                               else 'on-source')
+                return True
+            return False
+        self.wait_for(settled, timeout, interval=0.5,
+                      what='the records of %s to settle' % uuid)
+        return outcome[-1], watch.read()
+
+    def assertInvariants(self, uuid, outcome):
+        """What must hold after any fault, on any stack.
+
+        * the guest runs in exactly one place, or (``kept-both``) it is
+          paused with both halves kept and the Migration says ``error``;
+        * the Migration and the server name where the guest really is;
+        * nothing is destroyed: the guest exists, its program never
+          restarted, lost no write and its counter keeps rising.
+        """
+        where = self.where(uuid)
+        row = self.migration(uuid)
+        inst = self.instance(uuid)
+        source, dest = row['source_compute'], row['dest_compute']
+        self.assertTrue(any(state is not None for state in where.values()),
+                        'the guest is gone from both hosts: %s' % where)
+        if outcome == 'kept-both':
+            self.assertEqual(migration_obj.ERROR, row['status'])
+            self.assertEqual({source, dest},
+                             {h for h, st in where.items() if st}, where)
+            self.assertEqual(1, sum(1 for st in where.values()
+                                    if st == 'running'), where)
+            return
+        self.assertEqual(dest if outcome == 'on-destination' else source,
+                         inst['host'], 'outcome %s' % outcome)
+        running = [h for h, st in where.items() if st == 'running']
+        self.assertEqual([inst['host']], running,
+                         'guest runs on %s, the server record says %s'
+                         % (where, inst['host']))
+        other = dest if inst['host'] == source else source
+        self.wait_for(lambda: self.where(uuid)[other] is None, 30,
+                      what='no leftover of the guest on %s' % other)
+        if inst['host'] == dest:
+            self.assertEqual(migration_obj.COMPLETED, row['status'])
+        else:
+            self.assertIn(row['status'], (migration_obj.FAILED,
+                                          migration_obj.ERROR,
+                                          migration_obj.CANCELLED))
+        self.assertEqual(inst['host'], inst['node'])
+        self.assertIsNone(inst['task_state'])
+        self.assertEqual('active', inst['vm_state'])
+        self.assertGuestCounts(uuid)
+
     # -- the three witnesses ---------------------------------------------------
 
     def assertGuestOn(self, uuid, host, status):
@@ -265,11 +355,13 @@ class LabDrillTestCase(testtools.TestCase):
         self.assertGuestCounts(uuid)
 
     def assertGuestCounts(self, uuid, more=2):
-        """Its console counter keeps rising, with no damage reported."""
+        """Its console counter keeps rising: no restart, no lost write."""
         before = self.reports(uuid)
         self.wait_for(lambda: len(self.reports(uuid)) >= len(before) + more,
                       60, what='%s to keep reporting' % uuid)
         after = self.reports(uuid)
+        verdict, evidence = lab.guest_verdict(self.console(uuid), before[-1])
+        self.assertEqual('ok', verdict, 'guest %s: %s' % (verdict, evidence))
         self.assertGreater(after[-1]['t'], before[-1]['t'])
         self.assertGreaterEqual(after[-1]['pages'], before[-1]['pages'])
         self.assertEqual(0, after[-1]['bad'])
@@ -287,6 +379,7 @@ class LabDrillTestCase(testtools.TestCase):
                    'instance_host': inst['host'],
                    'task_state': inst['task_state'],
                    'virt_type': self.env['NOVA_LAB_VIRT_TYPE']}
+        figures.update(stack_figures(self.env))
         figures.update(extra)
         self.write_figures(figures)
         return figures

@@ -58,6 +58,24 @@ def link_is_up():
     return _run('link-status') == 'up'
 
 
+def partition(what='all'):
+    """Drop packets between the hosts silently, the link staying up.
+
+    ``all``: every packet; ``stream``: only the QEMU migration streams
+    (libvirt's own connection kept). Unlike ``link_down`` nobody gets an
+    error: peers retransmit until TCP or libvirt's keepalive gives up.
+    """
+    return _run('partition', what)
+
+
+def heal():
+    return _run('heal')
+
+
+def partition_status():
+    return _run('partition-status')
+
+
 def libvirtd_answers(uri):
     """True when a libvirt daemon answers at ``uri``."""
     proc = subprocess.run(['virsh', '-q', '-c', uri, 'version'],
@@ -67,7 +85,8 @@ def libvirtd_answers(uri):
 
 
 def restore(env):
-    """Link up and both libvirt daemons running: the lab as tests expect it.
+    """Link up, no partition, both libvirt daemons running: the lab as
+    tests expect it.
 
     Safe to call when nothing is broken.
     """
@@ -75,6 +94,8 @@ def restore(env):
     try:
         if not link_is_up():
             link_up()
+        if partition_status() != 'none':
+            heal()
     except Exception as exc:
         problems.append(str(exc))
     for letter, host in (('A', 'lab-a'), ('B', 'lab-b')):

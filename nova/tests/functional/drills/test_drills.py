@@ -24,11 +24,14 @@ from nova.tests.functional.drills import base
 from nova.tests.functional.drills import faults
 from nova.tests.functional.drills import processes
 
-ENDED_BADLY = (migration_obj.FAILED, migration_obj.ERROR)
-
 
 class PreCopyFaultDrills(base.DrillTestCase):
-    """Faults of the hypervisors and the link while pre-copy runs."""
+    """Faults of the hypervisors and the link while pre-copy runs.
+
+    The drills assert invariants, not one stack's outcome (libvirt 11.3
+    survives some link faults that end the migration on 9.0): where the
+    guest ended up is recorded, with the stack, in the figures.
+    """
 
     def _start_busy_migration(self, name):
         uuid = self.boot(name, base.BUSY)
@@ -37,48 +40,64 @@ class PreCopyFaultDrills(base.DrillTestCase):
         self.wait_copying(uuid)
         return uuid
 
+    def _fault_until_detected(self, uuid, watch, inject, undo, timeout):
+        """Inject, wait until the migration is recorded as ended (at most
+        ``timeout``), undo; returns (detect_s or None, fault_s).
+        """
+        inject()
+        try:
+            try:
+                detect = self.wait_final(uuid, watch, timeout)
+            except AssertionError:
+                detect = None       # the migration outlived the fault
+        finally:
+            undo()
+        return detect, watch.read()
+
     def test_destination_libvirtd_killed(self):
         uuid = self._start_busy_migration('drill-dest-libvirtd')
         watch = base.Stopwatch()
         watch.start()
         faults.kill_libvirtd('lab-b')
         detect = self.wait_final(uuid, watch, 60)
-        self.assertIn(self.migration(uuid)['status'], ENDED_BADLY)
-        recover = self.wait_recovered(uuid, 'lab-a', watch)
+        outcome, recover = self.wait_settled(uuid, watch)
         # A host whose hypervisor is gone takes no new work meanwhile.
         self.wait_for(lambda: self.service('lab-b')['disabled'], 15,
                       what='lab-b disabled while its libvirtd is down')
         self.assertTrue(self.service('lab-b')['disabled_reason'].startswith(
             'AUTO: Connection to libvirt lost'))
-        # The destination comes back with no trace of the guest, and its
-        # compute service reconnects to it and takes work again.
+        # The destination comes back, its compute service reconnects to it
+        # and takes work again.
         faults.start_libvirtd('lab-b')
-        self.wait_for(lambda: self.where(uuid)['lab-b'] is None, 30,
-                      what='no leftover of the guest on lab-b')
         self.wait_for(lambda: not self.service('lab-b')['disabled'], 15,
                       what='lab-b enabled again')
-        self.assertGuestOn(uuid, 'lab-a', self.migration(uuid)['status'])
+        self.assertInvariants(uuid, outcome)
         self.record('destination libvirtd killed during pre-copy', uuid,
-                    'failed back to the source', detect, recover)
+                    outcome, detect, recover)
 
-    def test_link_cut_then_restored(self):
-        uuid = self._start_busy_migration('drill-link-cut')
+    def _link_drill(self, name, drill, inject, undo):
+        uuid = self._start_busy_migration(name)
         watch = base.Stopwatch()
         watch.start()
-        faults.link_down()
-        try:
-            detect = self.wait_final(uuid, watch, 120)
-        finally:
-            faults.link_up()
-        restored = watch.read()
-        self.assertIn(self.migration(uuid)['status'], ENDED_BADLY)
-        recover = self.wait_recovered(uuid, 'lab-a', watch)
-        self.wait_for(lambda: self.where(uuid)['lab-b'] is None, 30,
-                      what='no leftover of the guest on lab-b')
-        self.assertGuestOn(uuid, 'lab-a', self.migration(uuid)['status'])
-        self.record('link cut during pre-copy, restored after detection',
-                    uuid, 'failed back to the source', detect, recover,
-                    link_down_s=restored)
+        detect, fault_s = self._fault_until_detected(uuid, watch, inject,
+                                                     undo, 120)
+        outcome, recover = self.wait_settled(uuid, watch)
+        self.assertInvariants(uuid, outcome)
+        self.record(drill, uuid, outcome, detect, recover, fault_s=fault_s)
+
+    def test_link_cut_then_restored(self):
+        """Carrier loss: sends fail at once on both hosts."""
+        self._link_drill(
+            'drill-link-cut',
+            'link cut (carrier loss) during pre-copy, restored after '
+            'detection', faults.link_down, faults.link_up)
+
+    def test_partition_then_healed(self):
+        """Silent drop: the link stays up, every packet vanishes."""
+        self._link_drill(
+            'drill-partition',
+            'partition (silent drop) during pre-copy, healed after '
+            'detection', lambda: faults.partition('all'), faults.heal)
 
     def test_source_libvirtd_restarted(self):
         uuid = self._start_busy_migration('drill-source-libvirtd')
@@ -87,14 +106,10 @@ class PreCopyFaultDrills(base.DrillTestCase):
         faults.restart_libvirtd('lab-a', down_s=2)
         daemon_back = watch.read()      # the new libvirtd answers
         detect = self.wait_final(uuid, watch, 90)
-        self.assertIn(self.migration(uuid)['status'], ENDED_BADLY)
-        recover = self.wait_recovered(uuid, 'lab-a', watch)
-        self.wait_for(lambda: self.where(uuid)['lab-b'] is None, 30,
-                      what='no leftover of the guest on lab-b')
-        self.assertGuestOn(uuid, 'lab-a', self.migration(uuid)['status'])
+        outcome, recover = self.wait_settled(uuid, watch)
+        self.assertInvariants(uuid, outcome)
         self.record('source libvirtd restarted during pre-copy', uuid,
-                    'failed back to the source', detect, recover,
-                    daemon_back_s=daemon_back)
+                    outcome, detect, recover, daemon_back_s=daemon_back)
 
 
 class ServiceRestartDrill(base.DrillTestCase):
@@ -113,17 +128,12 @@ class ServiceRestartDrill(base.DrillTestCase):
                          self.migration(uuid)['status'])
         self.cloud.start()
         detect = self.wait_final(uuid, watch, 90)
-        status = self.migration(uuid)['status']
         # Settled by asking libvirt: the unwatched pre-copy job is
-        # cancelled, so the guest is still on the source.
-        self.assertEqual(migration_obj.FAILED, status)
-        recover = self.wait_recovered(uuid, 'lab-a', watch)
-        self.wait_for(lambda: self.where(uuid)['lab-b'] is None, 30,
-                      what='no leftover of the guest on lab-b')
-        self.assertGuestOn(uuid, 'lab-a', status)
+        # cancelled (guest on the source), unless it finished meanwhile.
+        outcome, recover = self.wait_settled(uuid, watch)
+        self.assertInvariants(uuid, outcome)
         self.record('compute services restarted (SIGKILL) mid-migration',
-                    uuid, 'settled: failed, guest on the source', detect,
-                    recover)
+                    uuid, outcome, detect, recover)
 
 
 class ConcurrencyDrill(base.DrillTestCase):
@@ -173,8 +183,9 @@ class ConcurrencyDrill(base.DrillTestCase):
         # The burst did contend: requests waited for the slot.
         self.assertGreaterEqual(queued_max, 1)
         for uuid in uuids:
-            self.assertGuestOn(uuid, 'lab-b', migration_obj.COMPLETED)
-        self.write_figures({
+            self.assertInvariants(uuid, 'on-destination')
+        figures = base.stack_figures(self.env)
+        figures.update({
             'drill': 'burst of %d live migrations, '
                      'max_concurrent_live_migrations = 1' % self.burst,
             'outcome': 'all completed, at most 1 at a time',
@@ -183,6 +194,7 @@ class ConcurrencyDrill(base.DrillTestCase):
             'guest_on': 'lab-b', 'migration_status': 'completed',
             'instance_host': 'lab-b', 'task_state': None,
             'virt_type': self.env['NOVA_LAB_VIRT_TYPE']})
+        self.write_figures(figures)
 
 
 class SourceComputeRestartDrill(processes.ComputeProcessesDrillTestCase):
@@ -211,12 +223,11 @@ class SourceComputeRestartDrill(processes.ComputeProcessesDrillTestCase):
         watch.start()
         self.start_compute('lab-a')
         detect = self.wait_final(uuid, watch, 60)
-        self.assertEqual(migration_obj.COMPLETED,
-                         self.migration(uuid)['status'])
-        recover = self.wait_recovered(uuid, 'lab-b', watch)
-        self.assertGuestOn(uuid, 'lab-b', migration_obj.COMPLETED)
+        outcome, recover = self.wait_settled(uuid, watch)
+        # The guest is on lab-b (seen above): the records must say so.
+        self.assertEqual('on-destination', outcome)
+        self.assertInvariants(uuid, outcome)
         self.record('source nova-compute killed mid-migration, restarted '
-                    'after the job ended', uuid,
-                    'settled: completed, guest on the destination',
+                    'after the job ended', uuid, outcome,
                     detect, recover, down_s=down_s,
                     note='times from the restart')
