@@ -6,7 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 # tempest: Tempest's compute API tests on the simulated hypervisors
 # (tools/tempest); it prints how long it took.
-envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes,tempest,functional}
+# functional-mixed: the live-migration cases and every drill again on the
+# rolling-upgrade lab (lab-a libvirt 9.0/QEMU 7.2, lab-b 11.3/10.0).
+envs=${1:-pep8,py3,py3-eventlet,genconfig,docs,releasenotes,tempest,functional,functional-mixed}
 tools/install-system-packages.sh test lab
 venv=${NOVA_TOOLS_VENV:-.venv-tools}
 if [ ! -x "$venv/bin/tox" ]; then
@@ -20,7 +22,7 @@ fi
 # fails the run. STACK (debian12, backports, mixed) is the lab's for
 # functional (tools/lab/README.rst).
 declare -A budget=([pep8]=600 [py3]=600 [py3-eventlet]=600 [genconfig]=120
-    [docs]=420 [releasenotes]=240 [tempest]=600 [functional]=1800 [drills]=900)
+    [docs]=420 [releasenotes]=240 [tempest]=600 [functional]=1800 [functional-mixed]=900 [drills]=900)
 t_all=$(date +%s)
 rc=0
 summary=""
