@@ -68,6 +68,11 @@ class Oracle(object):
         return self.total_s / self.floor_s
 
 
+# Link.fault_service for every plan (None: the model's default); set by
+# sensitivity runs, with the same value as the runs compared to the oracle.
+FAULT_SERVICE = None
+
+
 def _model(spec):
     workload = migration_model.Workload(
         ram=spec.ram_bytes, dirty_rate=spec.dirty_rate,
@@ -75,6 +80,8 @@ def _model(spec):
         phases=spec.model_phases(), cpu_bound=True,
         resident=spec.resident_bytes)
     link = migration_model.Link(bandwidth=spec.link_bandwidth)
+    if FAULT_SERVICE is not None:
+        link.fault_service = FAULT_SERVICE
     cap = dict(spec.options).get('live_migration_bandwidth', 0)
     cap_bytes = cap * migration_model.MiB
     return migration_model.MigrationModel(
