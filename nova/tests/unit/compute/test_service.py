@@ -203,3 +203,17 @@ class ManageTestCase(testtools.TestCase):
         code, _out = self.run_manage('flavor', 'create', '--name',
                                      'lab.small', '--memory', '64')
         self.assertEqual(1, code)
+
+
+class ComputeDriverOptionTestCase(testtools.TestCase):
+    """[DEFAULT] compute_driver is loaded by name, as in Nova."""
+
+    def test_the_default_names_the_libvirt_driver(self):
+        from oslo_utils import importutils
+
+        import nova.conf
+        from nova.virt import driver as virt_driver
+        cls = importutils.import_class(
+            'nova.virt.' + nova.conf.CONF.compute_driver)
+        self.assertTrue(issubclass(cls, virt_driver.ComputeDriver))
+        self.assertEqual('LibvirtDriver', cls.__name__)
