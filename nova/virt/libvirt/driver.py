@@ -552,12 +552,26 @@ class _Peer(object):
     Its own connection (the source daemon's peer-to-peer link is libvirt's
     business): "does it answer?" and "does its domain know its post-copy
     failed?", each bounded so that a silently dropping network cannot hang
-    the monitor.
+    the monitor. Whether this process can see the destination at all is
+    learnt at the start of the migration, while the network is known good:
+    a compute service that cannot (the lab's run outside the hosts'
+    network namespaces) gets "cannot tell" (None), never "unreachable".
     """
 
     def __init__(self, uri, libvirt_module):
         self._host = libvirt_host.Host(uri, libvirt_module=libvirt_module,
                                        event_loop=False)
+        self._seen = utils.spawn_blocking(self._look)
+
+    def _look(self):
+        try:
+            return self._host.get_hostname() is not None
+        except Exception as exc:
+            LOG.debug('This process cannot see %s: %s', self._host.uri, exc)
+            return False
+
+    def _visible(self):
+        return self._seen.wait() if self._seen.ready() else None
 
     def _bounded(self, func):
         call = utils.spawn_blocking(func)
@@ -569,10 +583,16 @@ class _Peer(object):
             return None
 
     def answers(self):
+        """True/False; None when this process cannot see the destination."""
+        if not self._visible():
+            return None
         return self._bounded(self._host.get_hostname) is not None
 
     def postcopy_failed(self, uuid):
         """True/False: the destination's domain state; None: cannot tell."""
+        if not self._visible():
+            return None
+
         def state():
             guest = self._host.find_guest(uuid)
             return guest.get_state() if guest is not None else None

@@ -175,8 +175,9 @@ class MigrationMonitor(object):
         self._save_progress = save_progress
         self._lv_error = lv_error
         self._poll = poll_interval or POLL_INTERVAL
-        # () -> True when the destination's libvirt answers (bounded).
-        self.probe_destination = probe_destination or (lambda: True)
+        # () -> True when the destination's libvirt answers (bounded),
+        # False when it does not, None when this process cannot tell.
+        self.probe_destination = probe_destination or (lambda: None)
         self._probed_at = None
         self._handlers = {
             Action.ABORT: self._abort,
@@ -273,7 +274,7 @@ class MigrationMonitor(object):
                     self._probed_at is None or
                     now - self._probed_at >= PROBE_INTERVAL):
                 self._probed_at = now
-                postcopy.dest_reachable = bool(self.probe_destination())
+                postcopy.dest_reachable = self.probe_destination()
 
     def _check_postcopy_state(self):
         """Confirm a requested switch from the source domain's state."""
@@ -462,7 +463,7 @@ class PostcopyRecovery(object):
             wait = broke_at + at - clock.now()
             if wait > 0:
                 clock.sleep(wait)
-            if not monitor.probe_destination():
+            if monitor.probe_destination() is False:
                 LOG.info('The destination does not answer yet; the next '
                          'try is on the back-off', instance=monitor.instance)
                 continue

@@ -736,3 +736,32 @@ class MonitorDefectsTestCase(ScenarioBase):
         [switch] = [e for e in events if e.action == 'postcopy']
         self.assertEqual(out.actions('postcopy')[0][2], switch.reason)
         self.assertIn('downtime', [e.action for e in events])
+
+
+class PeerTestCase(testtools.TestCase):
+    """What the driver learns from the destination's libvirt."""
+
+    def setUp(self):
+        super(PeerTestCase, self).setUp()
+        self.hv = fakelibvirt.Hypervisors()
+        for name in ('src', 'dest'):
+            self.hv.add_host(name)
+
+    def peer(self, uri):
+        """A _Peer whose first look at the destination is over."""
+        peer = libvirt_driver._Peer(uri, self.hv.module)
+        peer._seen.wait(timeout=5)
+        return peer
+
+    def test_answers_while_the_link_is_up(self):
+        peer = self.peer('qemu+tcp://dest/system')
+        self.assertTrue(peer.answers())
+        self.hv.set_link_up(False)
+        self.assertFalse(peer.answers())
+        self.assertIsNone(peer.postcopy_failed('no-such-domain'))
+
+    def test_a_destination_this_process_never_saw_cannot_tell(self):
+        # The lab's compute runs outside the hosts' network namespaces.
+        peer = self.peer('qemu+tcp://elsewhere/system')
+        self.assertIsNone(peer.answers())
+        self.assertIsNone(peer.postcopy_failed('x'))
