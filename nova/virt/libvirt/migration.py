@@ -676,6 +676,7 @@ class ActionsTaken(object):
     downtime_step: int = -1
     stats_saved_at: Optional[float] = None
     status_saved: Optional[str] = None
+    totals_saved: bool = False
     # (seconds since start, action value, reason): corrective actions.
     log: List[tuple] = dataclasses.field(default_factory=list)
 
@@ -819,6 +820,10 @@ def _stats(now, policy, taken, postcopy, info=None, force=False):
         return []
     if taken.status_saved != status_for(postcopy):
         return [Decision(Action.SAVE_STATS, 'status changed')]
+    if info is not None and info.data_total > 0 and not taken.totals_saved:
+        # Set-up samples carry zeros: the first real figures go out at
+        # once, not a stats interval later.
+        return [Decision(Action.SAVE_STATS, 'first figures')]
     if (force or taken.stats_saved_at is None or
             now - taken.stats_saved_at >= policy.stats_interval - TIME_EPS):
         return [Decision(Action.SAVE_STATS, 'stats interval')]

@@ -373,6 +373,8 @@ class MigrationMonitor(object):
         self._save_progress(info, status)
         state.taken.stats_saved_at = now
         state.taken.status_saved = status
+        state.taken.totals_saved = state.taken.totals_saved or (
+            info.data_total > 0)
         LOG.info('%s', migration.progress_summary(
             info, state.elapsed(now), state.mode(), state.downtime_step),
             instance=self.instance)

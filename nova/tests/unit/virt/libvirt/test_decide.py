@@ -38,6 +38,7 @@ def policy(**kw):
 
 
 def taken(**kw):
+    kw.setdefault('totals_saved', True)
     kw.setdefault('stats_saved_at', 0.0)
     kw.setdefault('status_saved', 'running')
     kw.setdefault('downtime_step', 0)
@@ -299,6 +300,19 @@ class DecideTestCase(testtools.TestCase):
             postcopy=migration.PostcopyState(requested=True, confirmed=True,
                                              moved_at=4.0))
         self.assertEqual('status changed', decisions[-1].reason)
+
+    def test_first_real_figures_are_saved_at_once(self):
+        # The set-up samples (zeros) were saved; the first figures do not
+        # wait for the stats interval.
+        zeros = info(data_total=0)
+        self.assertEqual([], self.decide(
+            now=1.0, sample=zeros, done=taken(totals_saved=False)))
+        decisions = self.decide(
+            now=1.0, sample=info(data_total=512 * MiB,
+                                 data_remaining=500 * MiB),
+            done=taken(totals_saved=False))
+        self.assertEqual([(A.SAVE_STATS, 'first figures')],
+                         [(d.action, d.reason) for d in decisions])
 
 
 class RecoverDecisionsTestCase(testtools.TestCase):

@@ -572,9 +572,10 @@ class MonitorIntervalTestCase(testtools.TestCase):
         return len(out.statuses) - 3
 
     def test_interval_sets_the_number_of_saves(self):
-        # The job runs 10.44 s and is polled every 0.5 s.
-        self.assertEqual(3, self.saves(5))     # at 0, 5, 10 s
-        self.assertEqual(11, self.saves(1))    # at 0, 1, ... 10 s
+        # The job runs 10.44 s: saved at its first poll (set-up zeros), at
+        # its first real figures (0.2 s), then every interval after that.
+        self.assertEqual(4, self.saves(5))     # at 0, 0.2, 5.2, 10.2 s
+        self.assertEqual(12, self.saves(1))    # at 0, 0.2, 1.2, ... 10.2 s
 
     def test_minimum_is_one_second(self):
         self.assertRaises(ValueError, self.conf.config, group='libvirt',
