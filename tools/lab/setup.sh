@@ -94,7 +94,7 @@ step_stack_backports() {
     local dir=$LAB_STACKS_DIR/backports tmp p missing
     if [ -x "$(stack_root backports)/usr/sbin/libvirtd" ] && [ -s "$dir/versions" ] &&
         [ "${NOVA_LAB_STACK_REFRESH:-0}" != 1 ]; then
-        log "stack backports: unpacked, $(grep -E '^(libvirt-daemon|qemu-system-x86) ' "$dir/versions" | paste -sd' ')"
+        log "stack backports: unpacked, $(sed -n 's/^Package: \(libvirt-daemon\|qemu-system-x86\) Version: /\1 /p' "$dir/versions" | paste -sd' ')"
         return 0
     fi
     ensure_backports_source
