@@ -97,6 +97,10 @@ class Monitored(object):
                 self.taken.stats_saved_at = now
                 self.taken.status_saved = migration.status_for(
                     self.postcopy)
+                # As the monitor's applier: real figures went out.
+                self.taken.totals_saved = (
+                    self.taken.totals_saved or
+                    info.data_total > 0)
                 self.saves += 1
             elif decision.action == migration.Action.STEP_DOWNTIME:
                 self.taken.downtime_step = decision.step

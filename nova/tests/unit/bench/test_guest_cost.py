@@ -16,6 +16,8 @@ MiB = mm.MiB
 LAB_RESULTS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                            'doc', 'source', 'admin', 'bench', 'lab',
                            'results.csv')
+LAB_V2_RESULTS = os.path.join(os.path.dirname(LAB_RESULTS), 'postcopy-v2',
+                              'results.csv')
 
 
 def _job(dirty_mib_s, fault_service=0.0, ws_mib=64, ram_mib=256):
@@ -162,9 +164,17 @@ class CalibrationTestCase(testtools.TestCase):
         # The committed lab runs give the constant the lab model uses.
         self.useFixture(fixtures.FakeLogger(level='ERROR'))
         best, errors, phases = calibration.fit(
-            LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_S, 0.006))
+            LAB_V2_RESULTS, grid=(0.0, 0.0001, mm.FAULT_SERVICE_LAB_S,
+                                  0.0003, 0.001), uncapped=False)
         self.assertEqual(mm.FAULT_SERVICE_LAB_S, best)
         self.assertLess(errors[best], errors[0.0])
+        self.assertEqual(2, len(phases))
+
+    def test_fit_to_the_runs_before_monitor_v2(self):
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+        best, errors, phases = calibration.fit(
+            LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_V1_S, 0.006))
+        self.assertEqual(mm.FAULT_SERVICE_LAB_V1_S, best)
         self.assertEqual(6, len(phases))
 
 
