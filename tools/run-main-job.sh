@@ -37,7 +37,7 @@ say "Python environment ($venv)"
 if [ ! -x "$venv/bin/nova-all" ] || [ setup.cfg -nt "$venv/.installed" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --upgrade pip
-    "$venv/bin/pip" install -q -e . python-novaclient
+    "$venv/bin/pip" install -q -e '.[plot]' python-novaclient
     touch "$venv/.installed"
 fi
 export PATH="$venv/bin:$PATH"
@@ -116,33 +116,44 @@ nova show "$server" | grep -E 'OS-EXT-SRV-ATTR:host |status'
 
 say "nova live-migration busy-guest lab-b"
 nova live-migration "$server" lab-b
-forced=no
-for _ in $(seq 1 600); do
-    sleep 1
-    table=$(nova server-migration-list "$server")
-    rows=$(echo "$table" | grep -E '^\| [0-9]' || true)
-    if [ -z "$rows" ]; then
-        break
-    fi
-    # Pick the columns by their header names.
-    echo "$table" | awk -F'|' -v now="$(date +%T)" '
-        function trim(v) { gsub(/^ +| +$/, "", v); return v }
-        /Status/ && !hdr { for (i = 2; i < NF; i++) col[trim($i)] = i; hdr = 1; next }
-        /^\| [0-9]/ {
-            printf "  %s  migration %s  status %-20s memory total %6.1f MiB, processed %6.1f MiB, remaining %6.1f MiB\n",
-                now, trim($col["Id"]), trim($col["Status"]),
-                trim($col["Total Memory Bytes"]) / 1048576,
-                trim($col["Processed Memory Bytes"]) / 1048576,
-                trim($col["Remaining Memory Bytes"]) / 1048576 }'
-    if [ "$policy" = force-complete ] && [ $forced = no ]; then
-        mid=$(echo "$rows" | awk -F'|' '{print $2}' | tr -d ' ' | head -1)
-        if echo "$rows" | grep -q '| running '; then
-            say "nova live-migration-force-complete $server $mid"
-            nova live-migration-force-complete "$server" "$mid"
-            forced=yes
-        fi
-    fi
+mid=
+for _ in $(seq 1 120); do
+    # awk reads the whole table: a reader that stops early breaks nova's
+    # pipe (BrokenPipeError).
+    mid=$(nova server-migration-list "$server" |
+        awk -F'|' '/^\| [0-9]/ && !id { gsub(/ /, "", $2); id = $2 }
+                   END { print id }')
+    [ -n "$mid" ] && break
+    sleep 0.5
 done
+[ -n "$mid" ] || { echo "no migration listed for $server" >&2; exit 1; }
+manage() { nova-manage --config-file "$state/nova.conf" "$@"; }
+forcer=
+if [ "$policy" = force-complete ]; then
+    # The operator forces completion once the copy runs.
+    (
+        for _ in $(seq 1 120); do
+            nova server-migration-show "$server" "$mid" 2>/dev/null |
+                grep -q '| status .*| running ' && break
+            sleep 1
+        done
+        sleep 5
+        say "nova live-migration-force-complete $server $mid"
+        nova live-migration-force-complete "$server" "$mid"
+    ) &
+    forcer=$!
+fi
+
+say "nova-manage live-migration watch $mid"
+manage live-migration watch "$mid" --timeout 900 || true
+[ -z "$forcer" ] || wait "$forcer"
+
+say "nova-manage live-migration show $mid"
+manage live-migration show "$mid"
+plot="$state/migration-$mid.png"
+if manage live-migration plot "$mid" -o "$plot"; then
+    echo "the migration's timeline, plotted: $plot"
+fi
 
 say "What the monitor did (compute log)"
 grep -E 'Live migration monitor|downtime now|migration (pre|post)-copy for|migration (completed|failed|cancelled)|switched to post-copy|not requested|not used|Queued live migration' \
