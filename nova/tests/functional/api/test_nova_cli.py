@@ -113,6 +113,13 @@ class NovaCLIPauseTestCase(CloudTestCase):
         # No host: the scheduler picks the other one.
         self.ok(self.admin.nova('live-migration', server_id))
         mid = self.migration_id(server_id)
+        # The monitor saves the first real figures as soon as QEMU has
+        # them (its set-up samples are zeros).
+        self.cloud.wait_for(
+            lambda: self.cloud.rest(
+                'GET', '/v2.1/servers/%s/migrations/%s' % (server_id, mid))[
+                    1]['migration']['memory_total_bytes'] > 0,
+            what='the first figures of migration %s' % mid)
 
         listed = self.ok(self.admin.nova('server-migration-list',
                                          server_id)).table()
