@@ -34,7 +34,7 @@ C = fakelibvirt.C
 class BenchClock(fakelibvirt.VirtualClock):
     """A VirtualClock that yields to other threads only while it waits.
 
-    ``VirtualClock.sleep`` yields the CPU at every call so that the
+    ``VirtualClock`` yields the CPU at every step so that the
     migration's operation thread gets to run; a yield costs about 0.1 ms of
     wall time, more than a whole monitor pass, and a 64 GiB guest that
     never converges is polled 100,000 times. The operation thread only
@@ -52,7 +52,16 @@ class BenchClock(fakelibvirt.VirtualClock):
         if not self.started():
             utils.yield_now()
             return
-        self.sleeps += 1
+        super(BenchClock, self).sleep(seconds)
+
+    def wait(self, channel, seconds):
+        # A wait for events, counted as one poll like a sleep.
+        if not self.started():
+            utils.yield_now()
+            return bool(len(channel))
+        return super(BenchClock, self).wait(channel, seconds)
+
+    def _advance(self, seconds):
         self._now += seconds
         for ticker in list(self._tickers):
             ticker(seconds)
