@@ -308,7 +308,7 @@ class ParallelConnectionsTestCase(LabTestCase):
         self.assertTrue(result.completed, result.error)
         [flags] = [int(line.rsplit('flags ', 1)[1], 16)
                    for line in self.log.output.splitlines()
-                   if 'live migration to lab-b' in line]
+                   if 'live migration to lab-b' in line.lower()]
         lv = self.driver_a.host.libvirt
         self.assertTrue(flags & lv.VIR_MIGRATE_PARALLEL)
         self.assertEqual((False, True), self.where(instance))
@@ -331,7 +331,7 @@ class ParallelConnectionsTestCase(LabTestCase):
                       'permitted and wins', self.log.output)
         [flags] = [int(line.rsplit('flags ', 1)[1], 16)
                    for line in self.log.output.splitlines()
-                   if 'live migration to lab-b' in line]
+                   if 'live migration to lab-b' in line.lower()]
         lv = self.driver_a.host.libvirt
         self.assertFalse(flags & lv.VIR_MIGRATE_PARALLEL)
         self.assertTrue(flags & lv.VIR_MIGRATE_POSTCOPY)
