@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.compute import migration_timeline
+from nova.compute import power_state
 from nova import exception
 from nova.objects import fields
 from nova.objects import migrate_data as migrate_data_obj
@@ -179,13 +180,13 @@ class LibvirtDriver(driver.ComputeDriver):
         """NOSTATE when the guest is not here, or left while we asked."""
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
-            return libvirt_guest.NOSTATE
+            return power_state.NOSTATE
         try:
             return guest.get_power_state()
         except self._lv.libvirtError as exc:
             if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
                 raise
-            return libvirt_guest.NOSTATE
+            return power_state.NOSTATE
 
     def list_instance_uuids(self):
         return [guest.uuid for guest in self._host.list_guests()]
@@ -226,7 +227,7 @@ class LibvirtDriver(driver.ComputeDriver):
                 reason='the guest is not on the destination')
         if (migrate_data is not None and
                 migrate_data.paused_for_completion and
-                guest.get_power_state() == libvirt_guest.PAUSED):
+                guest.get_power_state() == power_state.PAUSED):
             LOG.info('Resuming the guest paused to complete its migration',
                      instance=instance)
             guest.resume()
@@ -346,7 +347,7 @@ class LibvirtDriver(driver.ComputeDriver):
             return False
         if not migration.is_job_running(info):
             return False
-        if guest.get_power_state() == libvirt_guest.RUNNING:
+        if guest.get_power_state() == power_state.RUNNING:
             LOG.warning('Cancelling the unwatched migration job left by the '
                         'previous run', instance=instance)
             try:

@@ -35,23 +35,16 @@ JOB_CANCELLED = JobType.CANCELLED
 
 JOB_TYPE_NAMES = {job: job.name.lower() for job in JobType}
 
-NOSTATE = power_state.NOSTATE
-RUNNING = power_state.RUNNING
-PAUSED = power_state.PAUSED
-SHUTDOWN = power_state.SHUTDOWN
-CRASHED = power_state.CRASHED
-SUSPENDED = power_state.SUSPENDED
-
 # libvirt VIR_DOMAIN_* state -> Nova power state.
 _LIBVIRT_POWER_STATE = {
-    0: NOSTATE,     # NOSTATE
-    1: RUNNING,     # RUNNING
-    2: RUNNING,     # BLOCKED: running, waiting for a resource
-    3: PAUSED,      # PAUSED
-    4: SHUTDOWN,    # SHUTDOWN: being shut down
-    5: SHUTDOWN,    # SHUTOFF
-    6: CRASHED,     # CRASHED
-    7: SUSPENDED,   # PMSUSPENDED
+    0: power_state.NOSTATE,     # NOSTATE
+    1: power_state.RUNNING,     # RUNNING
+    2: power_state.RUNNING,     # BLOCKED: running, waiting for a resource
+    3: power_state.PAUSED,      # PAUSED
+    4: power_state.SHUTDOWN,    # SHUTDOWN: being shut down
+    5: power_state.SHUTDOWN,    # SHUTOFF
+    6: power_state.CRASHED,     # CRASHED
+    7: power_state.SUSPENDED,   # PMSUSPENDED
 }
 
 
@@ -146,7 +139,8 @@ class Guest(object):
         return state, reason
 
     def get_power_state(self):
-        return _LIBVIRT_POWER_STATE.get(self.get_state()[0], NOSTATE)
+        return _LIBVIRT_POWER_STATE.get(self.get_state()[0],
+                                        power_state.NOSTATE)
 
     def is_active(self):
         return bool(self._domain.isActive())

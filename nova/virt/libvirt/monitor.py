@@ -20,6 +20,7 @@ from typing import Any, Callable, Deque, List, Optional
 
 from oslo_log import log as logging
 
+from nova.compute import power_state
 from nova import exception
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
@@ -427,7 +428,7 @@ class MigrationMonitor(object):
         try:
             exists, active = self.guest.exists_active()
             paused_here = (exists and active and self.guest.get_power_state()
-                           == libvirt_guest.PAUSED)
+                           == power_state.PAUSED)
         except self._lv_error as exc:
             LOG.error('Cannot read the guest after a failed migration: %s',
                       exc, instance=self.instance)

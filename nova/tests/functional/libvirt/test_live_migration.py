@@ -20,6 +20,7 @@ import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
 
+from nova.compute import power_state
 import nova.conf
 from nova.objects import instance as instance_obj
 from nova import utils
@@ -141,7 +142,7 @@ class LabTestCase(testtools.TestCase):
     def where(self, instance):
         """(running on A, running on B)."""
         def active(driver):
-            return driver.get_power_state(instance) == libvirt_guest.RUNNING
+            return driver.get_power_state(instance) == power_state.RUNNING
         return active(self.driver_a), active(self.driver_b)
 
     def assertGuestKeepsRunning(self, extra_reports=2):

@@ -10,9 +10,9 @@ the real daemons (cpu_info from the capabilities, the uptime line).
 import json
 import time
 
+from nova.compute import power_state
 from nova.tests.functional.libvirt import lab
 from nova.tests.functional.libvirt import test_live_migration
-from nova.virt.libvirt import guest as libvirt_guest
 
 
 class PowerActionsLabTestCase(test_live_migration.LabTestCase):
@@ -34,11 +34,11 @@ class PowerActionsLabTestCase(test_live_migration.LabTestCase):
     def test_pause_and_unpause(self):
         instance = self.boot()
         self.driver_a.pause(None, instance)
-        self.assertEqual(libvirt_guest.PAUSED,
+        self.assertEqual(power_state.PAUSED,
                          self.driver_a.get_power_state(instance))
         self.assert_still()
         self.driver_a.unpause(None, instance)
-        self.assertEqual(libvirt_guest.RUNNING,
+        self.assertEqual(power_state.RUNNING,
                          self.driver_a.get_power_state(instance))
         self.assert_runs()
 
@@ -48,13 +48,13 @@ class PowerActionsLabTestCase(test_live_migration.LabTestCase):
         guest = self.driver_a.host.find_guest(instance.uuid)
         self.assertTrue(guest.has_managed_save())
         self.assertFalse(guest.is_active())
-        self.assertEqual(libvirt_guest.SHUTDOWN,
+        self.assertEqual(power_state.SHUTDOWN,
                          self.driver_a.get_power_state(instance))
         self.assert_still()
         reports = lab.console_reports(self.console)
         self.driver_a.resume(None, instance)
         self.assertFalse(guest.has_managed_save())
-        self.assertEqual(libvirt_guest.RUNNING,
+        self.assertEqual(power_state.RUNNING,
                          self.driver_a.get_power_state(instance))
         self.assert_runs()
         # Restored, not rebooted: the guest program's clock goes on from

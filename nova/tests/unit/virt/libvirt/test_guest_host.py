@@ -2,6 +2,7 @@
 
 import testtools
 
+from nova.compute import power_state
 from nova.simulator import libvirt as fakelibvirt
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
@@ -48,13 +49,13 @@ class GuestHostTestCase(testtools.TestCase):
         self.assertEqual(2, len(self.host.list_guests()))
 
     def test_power_states(self):
-        self.assertEqual(libvirt_guest.RUNNING, self.guest.get_power_state())
+        self.assertEqual(power_state.RUNNING, self.guest.get_power_state())
         self.guest.pause()
-        self.assertEqual(libvirt_guest.PAUSED, self.guest.get_power_state())
+        self.assertEqual(power_state.PAUSED, self.guest.get_power_state())
         self.guest.resume()
-        self.assertEqual(libvirt_guest.RUNNING, self.guest.get_power_state())
+        self.assertEqual(power_state.RUNNING, self.guest.get_power_state())
         self.guest.destroy()
-        self.assertEqual(libvirt_guest.SHUTDOWN,
+        self.assertEqual(power_state.SHUTDOWN,
                          self.guest.get_power_state())
         self.assertEqual((True, False), self.guest.exists_active())
 
