@@ -11,6 +11,8 @@ import socketserver
 import threading
 from wsgiref import simple_server
 
+from nova.wsgi import server
+
 LOG = logging.getLogger(__name__)
 
 
@@ -39,12 +41,7 @@ class Server(object):
 
     @property
     def url(self):
-        host = self.host
-        if host in ('0.0.0.0', '::'):
-            host = '127.0.0.1'
-        if ':' in host:
-            host = '[%s]' % host
-        return 'http://%s:%d' % (host, self.port)
+        return server.listen_url(self.host, self.port)
 
     def start(self):
         self._thread = threading.Thread(target=self._httpd.serve_forever,

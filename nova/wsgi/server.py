@@ -73,6 +73,15 @@ class _Channel(waitress_channel.HTTPChannel):
     error_task_class = _ErrorTask
 
 
+def listen_url(host, port):
+    """The URL a client reaches a server listening on ``host:port`` at."""
+    if host in ('0.0.0.0', '::'):
+        host = '127.0.0.1'
+    if ':' in host:
+        host = '[%s]' % host
+    return 'http://%s:%d' % (host, port)
+
+
 def overdue(channel, now, read_timeout):
     """True when ``channel`` has been receiving one request for too long."""
     request = channel.request
@@ -196,12 +205,7 @@ class Server(object):
 
     @property
     def url(self):
-        host = self.host
-        if host in ('0.0.0.0', '::'):
-            host = '127.0.0.1'
-        if ':' in host:
-            host = '[%s]' % host
-        return 'http://%s:%d' % (host, self.port)
+        return listen_url(self.host, self.port)
 
     def _loop(self):
         server = self._server
