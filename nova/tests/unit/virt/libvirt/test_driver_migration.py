@@ -10,6 +10,7 @@ import fixtures
 from oslo_config import fixture as config_fixture
 import testtools
 
+from nova.compute import power_state
 import nova.conf
 from nova import exception
 from nova.objects import instance as instance_obj
@@ -344,30 +345,27 @@ class MigrationScenarioTestCase(ScenarioBase):
         self.assertGreater(out.state.downtime_step, 3)
         self.assertGreater(out.job.downtime, 0.3)
 
-    def test_init_host_refuses_hypervisors_below_the_minimum(self):
-        for lib, hv in ((7010000, 7002000), (9000000, 6001000)):
-            hv_set = fakelibvirt.Hypervisors(lib_version=lib, hv_version=hv)
-            hv_set.add_host('src')
-            driver = libvirt_driver.LibvirtDriver(
-                host=libvirt_host.Host(hv_set.uri('src'),
-                                       libvirt_module=hv_set.module,
-                                       event_loop=False),
-                conf=self.conf.conf, clock=hv_set.clock)
-            error = self.assertRaises(exception.InternalError,
-                                      driver.init_host, 'src')
-            self.assertIn('needs libvirt >= 8.0.0 and QEMU >= 6.2.0',
-                          str(error))
-
-    def test_init_host_accepts_the_minimum(self):
-        hv_set = fakelibvirt.Hypervisors(lib_version=8000000,
-                                         hv_version=6002000)
+    def driver_on(self, lib_version, hv_version):
+        """A driver on one fake host with these libvirt/QEMU versions."""
+        hv_set = fakelibvirt.Hypervisors(lib_version=lib_version,
+                                         hv_version=hv_version)
         hv_set.add_host('src')
-        driver = libvirt_driver.LibvirtDriver(
+        return libvirt_driver.LibvirtDriver(
             host=libvirt_host.Host(hv_set.uri('src'),
                                    libvirt_module=hv_set.module,
                                    event_loop=False),
             conf=self.conf.conf, clock=hv_set.clock)
-        driver.init_host('src')
+
+    def test_init_host_refuses_hypervisors_below_the_minimum(self):
+        for lib, hv in ((7010000, 7002000), (9000000, 6001000)):
+            error = self.assertRaises(exception.InternalError,
+                                      self.driver_on(lib, hv).init_host,
+                                      'src')
+            self.assertIn('needs libvirt >= 8.0.0 and QEMU >= 6.2.0',
+                          str(error))
+
+    def test_init_host_accepts_the_minimum(self):
+        self.driver_on(8000000, 6002000).init_host('src')
 
     def test_tunnelled_never_postcopy(self):
         self.flags(live_migration_permit_post_copy=True,
@@ -504,12 +502,12 @@ class DriverLifecycleTestCase(testtools.TestCase):
         self.assertIn('/shared/consoles/%s.log' % self.instance.uuid, xml)
         self.assertEqual([self.instance.uuid],
                          self.driver.list_instance_uuids())
-        self.assertEqual(libvirt_guest.RUNNING,
+        self.assertEqual(power_state.RUNNING,
                          self.driver.get_power_state(self.instance))
         self.assertTrue(self.driver.destroy(None, self.instance))
         self.assertEqual([], self.driver.list_instance_uuids())
         self.assertFalse(self.driver.destroy(None, self.instance))
-        self.assertEqual(libvirt_guest.NOSTATE,
+        self.assertEqual(power_state.NOSTATE,
                          self.driver.get_power_state(self.instance))
 
     def test_pre_live_migration_reports_inbound_addr(self):
@@ -521,7 +519,7 @@ class DriverLifecycleTestCase(testtools.TestCase):
                           self.driver.post_live_migration_at_destination,
                           None, self.instance)
         self.driver.spawn(None, self.instance, self.image)
-        self.assertEqual(libvirt_guest.RUNNING,
+        self.assertEqual(power_state.RUNNING,
                          self.driver.post_live_migration_at_destination(
                              None, self.instance))
 
@@ -545,7 +543,7 @@ class DriverLifecycleTestCase(testtools.TestCase):
             self.hv.hosts['a'].domains.pop(dom.UUIDString())
             return real_state(flags)
         dom.state = gone
-        self.assertEqual(libvirt_guest.NOSTATE,
+        self.assertEqual(power_state.NOSTATE,
                          self.driver.get_power_state(instance))
 
     def test_available_resource(self):
