@@ -572,7 +572,13 @@ class _Peer(object):
             return False
 
     def _visible(self):
-        return self._seen.wait() if self._seen.ready() else None
+        # Asked only once a post-copy stream stalled, long after the look
+        # began; waiting for it (bounded) keeps the answer independent of
+        # thread scheduling.
+        try:
+            return self._seen.wait(timeout=PEER_TIMEOUT)
+        except TimeoutError:
+            return None
 
     def _bounded(self, func):
         call = utils.spawn_blocking(func)
