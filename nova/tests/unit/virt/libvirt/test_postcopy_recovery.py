@@ -16,6 +16,7 @@ from nova.simulator import migration_model
 from nova.bench import scenario
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
+from nova.virt.libvirt import monitor
 from nova.virt.libvirt import postcopy_recovery as recovery
 
 C = fakelibvirt.C
@@ -138,6 +139,24 @@ class RecoveryScenarioTestCase(testtools.TestCase):
                          [s for i, s in enumerate(out.statuses)
                           if i == 0 or s != out.statuses[i - 1]])
         self.assertEqual(0, out.migration.memory_remaining)
+
+    def test_destination_that_cannot_be_asked_gets_a_settle_time(self):
+        # A compute host that does not reach the destination's libvirt
+        # cannot see it notice the broken stream: after the pause it waits
+        # a fixed settle time, then resumes (earlier, the lab's libvirt
+        # still held the first call and the resume moved nothing).
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver._Peer.postcopy_failed',
+            return_value=None))
+        out = self.run_scenario(at=[(CUT_AT, cut), (45.0, restore)])
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
+        self.assertIn('waiting 15 s before resuming', self.log.output)
+        [(tried, _n, _w)] = [a for a in out.state.actions
+                             if a[1] == 'postcopy-resume']
+        [(resumed, _n, _d)] = [a for a in out.state.actions
+                               if a[1] == 'postcopy-resumed']
+        self.assertGreaterEqual(resumed - tried,
+                                monitor.DESTINATION_SETTLE_WAIT)
 
     def test_link_never_restored_gives_up_and_keeps_both_halves(self):
         self.flags(live_migration_postcopy_recovery_timeout=60)
