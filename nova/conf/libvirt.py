@@ -65,6 +65,8 @@ Related options:
 
 * ``live_migration_uri``: if set, it wins over this option.
 * ``live_migration_inbound_addr``: the host part of the built URI.
+* ``live_migration_with_native_tls``: encrypts the data stream; this option
+  (``tls``) encrypts the control connection.
 """),
     cfg.StrOpt(
         'live_migration_inbound_addr',
@@ -110,6 +112,42 @@ Related options:
 * ``live_migration_permit_post_copy``: post-copy is never used for a
   tunnelled migration, because libvirt cannot tunnel it; the option is
   ignored (with a log line) while this option is true.
+* ``live_migration_with_native_tls``: encrypts the stream without the
+  tunnel's cost; the two cannot be set together.
+"""),
+    cfg.BoolOpt(
+        'live_migration_with_native_tls',
+        default=False,
+        help="""
+Encrypt the migration data stream with QEMU's own TLS (libvirt's
+``VIR_MIGRATE_TLS`` flag).
+
+Guest memory, device state and, for block migrations, disk contents then
+travel from the source QEMU to the destination QEMU over TLS, with each side
+checking the other's certificate. Unlike ``live_migration_tunnelled``, the
+stream keeps its direct path, so post-copy, parallel connections and block
+migration stay available.
+
+Every compute host must be prepared first, or migrations fail at their start
+(the guest stays on the source): a CA certificate, a server and a client
+certificate with their keys in the directory ``qemu.conf`` names with
+``migrate_tls_x509_cert_dir`` (by default ``default_tls_x509_cert_dir``,
+``/etc/pki/qemu``: ``ca-cert.pem``, ``server-cert.pem``, ``server-key.pem``,
+``client-cert.pem``, ``client-key.pem``). A server certificate must name
+the address the source uses to reach the destination
+(``live_migration_inbound_addr``, or the host name).
+
+This option secures only the data stream. The control connection between
+the libvirt daemons is chosen by ``live_migration_scheme``: set it to
+``tls`` (libvirt's TLS port, 16514, with libvirt's own certificates in
+``/etc/pki``) so that neither travels in clear; the driver warns at start
+when this option is set and the control connection is plain ``tcp``.
+
+Related options:
+
+* ``live_migration_scheme``: ``tls`` for the control connection.
+* ``live_migration_tunnelled``: must be false with this option (nova-compute
+  refuses to start with both).
 """),
     cfg.IntOpt(
         'live_migration_bandwidth',

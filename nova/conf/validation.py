@@ -112,6 +112,13 @@ def combination_errors(conf, api=False):
             '[DEFAULT] service_down_time = %s must be larger than '
             'report_interval = %s: every service would show "down" between '
             'two heartbeats' % (down_time, interval))
+    if _get(conf, 'libvirt', 'live_migration_with_native_tls') and \
+            _get(conf, 'libvirt', 'live_migration_tunnelled'):
+        problems.append(
+            '[libvirt] live_migration_with_native_tls and '
+            'live_migration_tunnelled are both true: pick one (native TLS '
+            'encrypts the direct stream and keeps post-copy, parallel '
+            'connections and block migration; the tunnel loses them)')
     url = _get(conf, 'database', 'connection')
     if url:
         reason = _database_url_error(url)

@@ -106,6 +106,12 @@ class LibvirtDriver(driver.ComputeDriver):
         plan = self._migration_plan(block_migration=False)
         for note in plan.notes:
             LOG.info('Live migration: %s', note)
+        lvconf = self._conf.libvirt
+        warning = migration_flags.control_link_warning(
+            lvconf.live_migration_with_native_tls,
+            lvconf.live_migration_scheme, lvconf.live_migration_uri)
+        if warning:
+            LOG.warning('Live migration: %s', warning)
 
     # -- guests -----------------------------------------------------------
 
@@ -259,7 +265,8 @@ class LibvirtDriver(driver.ComputeDriver):
             permit_auto_converge=lvconf.live_migration_permit_auto_converge,
             parallel_connections=lvconf.live_migration_parallel_connections,
             parallel_with_postcopy_supported=has(
-                hv_ver=migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY))
+                hv_ver=migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY),
+            native_tls=lvconf.live_migration_with_native_tls)
         note = migration_flags.postcopy_recovery_note(
             plan, has(migration_flags.MIN_LIBVIRT_POSTCOPY_RESUME,
                       migration_flags.MIN_QEMU_POSTCOPY_RESUME),

@@ -35,8 +35,16 @@ class MigrationPlan(object):
 
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
                           permit_auto_converge, parallel_connections=1,
-                          parallel_with_postcopy_supported=False):
+                          parallel_with_postcopy_supported=False,
+                          native_tls=False):
     """Flags for migrateToURI3 and why the optional ones are (not) there.
+
+    ``native_tls`` (``live_migration_with_native_tls``) adds
+    ``VIR_MIGRATE_TLS``: QEMU's own TLS on the data stream, which keeps
+    post-copy, parallel connections and block migration available (libvirt
+    >= 3.2, far below the driver's minimum). The start-up checks refuse it
+    together with ``tunnelled``; if both still reach here, both flags are
+    passed and libvirt decides.
 
     ``lv`` is the libvirt module (only its VIR_MIGRATE_* constants are
     read). Post-copy wins over auto-converge: throttling a guest that is
@@ -50,6 +58,8 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         flags |= lv.VIR_MIGRATE_TUNNELLED
     if block_migration:
         flags |= lv.VIR_MIGRATE_NON_SHARED_INC
+    if native_tls:
+        flags |= lv.VIR_MIGRATE_TLS
     notes = []
 
     postcopy = False
@@ -139,6 +149,27 @@ def destination_uri(dest_host, scheme=None, uri_template=None,
     host = hostnames.uri_host(target_connect_addr) if target_connect_addr \
         else dest_host
     return 'qemu+%s://%s/system' % (scheme or 'tcp', host)
+
+
+def control_link_warning(native_tls, scheme=None, uri_template=None):
+    """Why the libvirt control connection may travel in clear while the
+    data stream is encrypted (``live_migration_with_native_tls``), or None.
+
+    Native TLS covers QEMU's stream only; the daemons' own connection is
+    whatever ``live_migration_scheme`` (or ``live_migration_uri``) says,
+    ``tcp`` when neither is set. Only a plain ``tcp`` connection is named:
+    ``tls``, ``ssh`` and the rest encrypt it, and a URI template is the
+    operator's explicit choice.
+    """
+    if not native_tls or uri_template:
+        return None
+    if (scheme or 'tcp').strip().lower() != 'tcp':
+        return None
+    return ('live_migration_with_native_tls encrypts the migration data, '
+            'but live_migration_scheme is %s: the libvirt connection to '
+            'the destination (the domain XML, job control) is not '
+            'encrypted; set live_migration_scheme = tls'
+            % ('tcp' if scheme else 'unset (tcp)'))
 
 
 def version_problem(libvirt_version, qemu_version):
