@@ -22,6 +22,11 @@ for m in $LAB_PRIVATE_MOUNTS; do
     mount --bind "$HDIR/${m%%:*}" "${m#*:}"
 done
 mount --bind "$HDIR/hosts" /etc/hosts
+# TLS: the host's own CA copy and certificates where libvirt and QEMU look
+# (/etc/pki; made by setup.sh's lab_make_tls_certs / lab_install_tls_certs).
+if [ -d "$HDIR/pki" ]; then
+    mount --bind "$HDIR/pki" /etc/pki
+fi
 # The host's libvirt/QEMU build (first word of $HDIR/stack, written by
 # setup.sh): "system", or an unpacked build laid over /usr.
 BUILD=$(awk 'NR == 1 { print $1 }' "$HDIR/stack" 2>/dev/null || true)

@@ -26,7 +26,7 @@ T_SETUP=$(now_s)
 
 LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount
-nftables"
+nftables openssl"
 
 APT_UPDATED=0
 apt_update_once() {
@@ -351,6 +351,139 @@ write_if_changed() {
     return 0
 }
 
+# ---- TLS: libvirt's connections and QEMU's migration stream -------------
+# A lab CA and, per host, a server and a client certificate (RSA 2048, ten
+# years), made once under $LAB_TLS_DIR and reused while they are valid for
+# another 30 days.  $LAB_TLS_DIR/<host> holds the host's files under
+# libvirt's names, so it also serves as a client's ``pkipath``.  Each host
+# gets a copy where libvirt and QEMU look by default: host-boot.sh
+# bind-mounts $(host_dir HOST)/pki over /etc/pki inside the host:
+#   CA/cacert.pem                                    the CA (libvirt)
+#   libvirt/servercert.pem, private/serverkey.pem    libvirtd, port 16514
+#   libvirt/clientcert.pem, private/clientkey.pem    its peer connections
+#   qemu/ca-cert.pem, server-cert.pem, server-key.pem,
+#        client-cert.pem, client-key.pem             QEMU's migration stream
+# Server certificates name the host and its lab address (subjectAltName
+# DNS and IP): libvirt and QEMU check the name the client connected to.
+LAB_TLS_DIR=$LAB_DIR/tls
+
+# tls_sign NAME SUBJECT EXT_LINES: key NAME-key.pem and certificate
+# NAME-cert.pem in the current directory, signed by ca/ (self-signed when
+# NAME is ca/ca).
+tls_sign() {
+    local name=$1 subj=$2 ext=$3 issuer
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+        -out "$name-key.pem" 2>/dev/null
+    chmod 600 "$name-key.pem"
+    printf '[ext]\n%s\n' "$ext" >"$name.ext"
+    openssl req -new -key "$name-key.pem" -subj "$subj" -out "$name.csr"
+    if [ "$name" = ca/ca ]; then
+        issuer="-signkey ca/ca-key.pem"
+    else
+        issuer="-CA ca/ca-cert.pem -CAkey ca/ca-key.pem"
+    fi
+    # shellcheck disable=SC2086
+    openssl x509 -req -in "$name.csr" $issuer -days 3650 -sha256 \
+        -set_serial "0x$(openssl rand -hex 12)" \
+        -extfile "$name.ext" -extensions ext -out "$name-cert.pem" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+}
+
+# lab_make_tls_certs: the lab CA and each host's certificates, made when
+# missing, expiring within 30 days, or naming another address.
+lab_make_tls_certs() {
+    local h d tmp want
+    mkdir -p "$LAB_TLS_DIR"
+    if [ ! -s "$LAB_TLS_DIR/ca/cacert.pem" ] ||
+        ! openssl x509 -checkend 2592000 -noout -in "$LAB_TLS_DIR/ca/cacert.pem" >/dev/null; then
+        log "tls: making the lab CA in $LAB_TLS_DIR/ca"
+        rm -rf "$LAB_TLS_DIR"
+        tmp=$(mktemp -d "$LAB_DIR/tls.XXXXXX")
+        mkdir -p "$tmp/ca"
+        (cd "$tmp" && tls_sign ca/ca "/O=nova lab/CN=nova lab CA" \
+            "basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash")
+        mv "$tmp/ca/ca-cert.pem" "$tmp/ca/cacert.pem"
+        mv "$tmp/ca/ca-key.pem" "$tmp/ca/cakey.pem"
+        chmod 700 "$tmp"
+        mv "$tmp" "$LAB_TLS_DIR"
+    fi
+    for h in $LAB_HOSTS; do
+        d=$LAB_TLS_DIR/$h
+        want="$h $(host_addr "$h")"
+        if [ -s "$d/servercert.pem" ] && [ -s "$d/clientcert.pem" ] &&
+            [ "$(cat "$d/names" 2>/dev/null)" = "$want" ] &&
+            openssl x509 -checkend 2592000 -noout -in "$d/servercert.pem" >/dev/null &&
+            openssl x509 -checkend 2592000 -noout -in "$d/clientcert.pem" >/dev/null &&
+            openssl verify -CAfile "$LAB_TLS_DIR/ca/cacert.pem" \
+                "$d/servercert.pem" "$d/clientcert.pem" >/dev/null 2>&1; then
+            continue
+        fi
+        log "tls: making $h's server and client certificates"
+        tmp=$(mktemp -d "$LAB_TLS_DIR/$h.XXXXXX")
+        mkdir -p "$tmp/ca"
+        cp "$LAB_TLS_DIR/ca/cacert.pem" "$tmp/ca/ca-cert.pem"
+        cp "$LAB_TLS_DIR/ca/cakey.pem" "$tmp/ca/ca-key.pem"
+        (cd "$tmp" && tls_sign server "/O=nova lab/CN=$h" \
+            "basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$h, IP:$(host_addr "$h")" &&
+            tls_sign client "/O=nova lab/CN=$h" \
+            "basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth")
+        mv "$tmp/ca/ca-cert.pem" "$tmp/cacert.pem"
+        rm -rf "$tmp/ca"
+        mv "$tmp/server-cert.pem" "$tmp/servercert.pem"
+        mv "$tmp/server-key.pem" "$tmp/serverkey.pem"
+        mv "$tmp/client-cert.pem" "$tmp/clientcert.pem"
+        mv "$tmp/client-key.pem" "$tmp/clientkey.pem"
+        echo "$want" >"$tmp/names"
+        rm -rf "$d"
+        mv "$tmp" "$d"
+    done
+}
+
+# lab_install_tls_certs HOST: the host's files into $(host_dir HOST)/pki
+# (the host's /etc/pki); returns 0 when any file changed (the host must
+# restart), as write_if_changed does.
+lab_install_tls_certs() {
+    local host=$1 src pki changed=1 pair from to
+    src=$LAB_TLS_DIR/$host
+    pki=$(host_dir "$host")/pki
+    [ -d /etc/pki ] || mkdir -p /etc/pki   # the mount point in each host
+    mkdir -p "$pki/CA" "$pki/libvirt/private" "$pki/qemu"
+    chmod 755 "$pki" "$pki/CA" "$pki/libvirt" "$pki/qemu"
+    chmod 700 "$pki/libvirt/private"
+    for pair in cacert.pem:CA/cacert.pem \
+        servercert.pem:libvirt/servercert.pem serverkey.pem:libvirt/private/serverkey.pem \
+        clientcert.pem:libvirt/clientcert.pem clientkey.pem:libvirt/private/clientkey.pem \
+        cacert.pem:qemu/ca-cert.pem \
+        servercert.pem:qemu/server-cert.pem serverkey.pem:qemu/server-key.pem \
+        clientcert.pem:qemu/client-cert.pem clientkey.pem:qemu/client-key.pem; do
+        from=$src/${pair%%:*}
+        to=$pki/${pair#*:}
+        if ! cmp -s "$from" "$to"; then
+            install -m 600 "$from" "$to"
+            changed=0
+        fi
+    done
+    chmod 644 "$pki/CA/cacert.pem" "$pki/libvirt/servercert.pem" \
+        "$pki/libvirt/clientcert.pem" "$pki/qemu/ca-cert.pem" \
+        "$pki/qemu/server-cert.pem" "$pki/qemu/client-cert.pem"
+    return $changed
+}
+
+# tls_peer_check FROM TO: FROM's namespace reaches TO's libvirtd over TLS
+# with FROM's client certificate (as FROM's libvirtd does when migrating).
+tls_peer_check() {
+    ip netns exec "$1" timeout 10 virsh -q \
+        -c "qemu+tls://$(host_addr "$2")/system?pkipath=$LAB_TLS_DIR/$1" hostname >/dev/null 2>&1
+}
+# ---- end of TLS ----------------------------------------------------------
+
 # host_config HOST: writes the host's config; sets CONFIG_CHANGED=1 if any changed.
 host_config() {
     local host=$1 hd addr ports min max peer
@@ -363,6 +496,7 @@ host_config() {
     CONFIG_CHANGED=0
     mkdir -p "$hd/run" "$hd/lib" "$hd/etc" "$hd/log" "$hd/cache" "$hd/console"
     chmod 755 "$hd/console"
+    lab_install_tls_certs "$host" && CONFIG_CHANGED=1
     local log_lines='log_outputs = "3:file:/var/log/libvirt/libvirtd.log"'
     if [ "${NOVA_LAB_DEBUG:-0}" = 1 ]; then
         log_lines='log_outputs = "1:file:/var/log/libvirt/libvirtd.log"
@@ -370,10 +504,12 @@ log_filters = "3:remote 4:event 3:util.json 3:util.object 3:util.dbus 3:rpc 4:ut
     fi
     write_if_changed "$hd/etc/libvirtd.conf" <<EOF && CONFIG_CHANGED=1
 # nova lab host $host (generated by tools/lab/setup.sh)
-listen_tls = 0
+listen_tls = 1
 listen_tcp = 1
 listen_addr = "$addr"
+tls_port = "16514"
 tcp_port = "16509"
+auth_tls = "none"
 auth_tcp = "none"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
@@ -395,6 +531,11 @@ migration_address = "$addr"
 migration_host = "$addr"
 migration_port_min = $min
 migration_port_max = $max
+# TLS for QEMU (VIR_MIGRATE_TLS): the host's certificates, peers verified.
+default_tls_x509_cert_dir = "/etc/pki/qemu"
+default_tls_x509_verify = 1
+migrate_tls_x509_cert_dir = "/etc/pki/qemu"
+migrate_tls_x509_verify = 1
 EOF
     write_if_changed "$hd/etc/virtlogd.conf" <<EOF && CONFIG_CHANGED=1
 log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
@@ -553,6 +694,9 @@ step_hosts_finish() {
         show_host_logs lab-a
         die "lab-b cannot reach lab-a's libvirtd at $(host_peer_uri lab-a)"
     fi
+    # ... and over TLS (port 16514, each side's lab certificates).
+    tls_peer_check lab-a lab-b || die "lab-a cannot reach lab-b's libvirtd over TLS (port 16514)"
+    tls_peer_check lab-b lab-a || die "lab-b cannot reach lab-a's libvirtd over TLS (port 16514)"
 }
 
 write_env() {
@@ -584,6 +728,9 @@ write_env() {
             echo "NOVA_LAB_${L}_LOG_DIR=$(host_log_dir "$h")"
             echo "NOVA_LAB_${L}_STATE_DIR=$(host_dir "$h")"
             echo "NOVA_LAB_${L}_KEEPER_PIDFILE=$(host_run_dir "$h")/keeper.pid"
+            echo "NOVA_LAB_${L}_PKI_DIR=$(host_dir "$h")/pki"
+            echo "NOVA_LAB_${L}_PEER_TLS_URI=qemu+tls://$(host_addr "$h")/system"
+            echo "NOVA_LAB_${L}_MIGRATION_PORTS=$(host_mig_ports "$h" | tr ' ' -)"
             echo "NOVA_LAB_${L}_BUILD=$(host_stack "$h")"
             # shellcheck disable=SC2046
             set -- $(daemon_versions "$h")
@@ -598,6 +745,7 @@ write_env() {
 mkdir -p "$LAB_DIR"
 T=$(now_s); step_packages; log "step packages: $(elapsed "$T") s"
 step_users
+T=$(now_s); lab_make_tls_certs; log "step tls: $(elapsed "$T") s"
 T=$(now_s); step_stack; step_machine_type; log "step stack: $(elapsed "$T") s"
 T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
 # lab-a's libvirtd starts (and probes QEMU) while the KVM/TCG probe runs.
