@@ -369,8 +369,17 @@ class API(object):
                 method=method, instance_uuid=uuid, attr='host',
                 state=current.host)
         LOG.info('Server %s: %s on %s', uuid, method, inst.host)
-        getattr(self.compute_rpcapi, '%s_instance' % method)(
-            ctx, inst.host, uuid)
+        try:
+            getattr(self.compute_rpcapi, '%s_instance' % method)(
+                ctx, inst.host, uuid)
+        except Exception as exc:
+            # The request never reached the host: nothing will clear the
+            # claim, which would refuse every later action with a 409.
+            LOG.error('Server %s: cannot reach %s for %s: %s', uuid,
+                      inst.host, method, exc)
+            db_api.instance_update(self.db, uuid, {'task_state': None},
+                                   expected={'task_state': task_state})
+            raise
 
     def pause(self, ctx, uuid):
         """Pause an active server (its guest keeps its memory, stops)."""

@@ -7,9 +7,11 @@ host facts os-hypervisors shows (cpu_info, uptime).
 
 import json
 
+import fixtures
 import testtools
 
 from nova.compute import states
+from nova.db import api as db_api
 from nova import exception
 from nova.tests.unit.compute import cloud
 
@@ -140,3 +142,63 @@ class CreateRecordsTestCase(testtools.TestCase):
         inst = api.get_server(ctx, inst.uuid)
         self.assertEqual(('web-server-1', None),
                          (inst.hostname, inst.pinned_availability_zone))
+
+
+class PowerActionCastFailsTestCase(testtools.TestCase):
+    """The host cannot be reached: the API answers 503 and the server is
+    left as it was, so the operator can simply try again.
+    """
+
+    def setUp(self):
+        super(PowerActionCastFailsTestCase, self).setUp()
+        self.cloud = self.useFixture(cloud.CloudFixture())
+        self.api = self.cloud.api
+        self.ctx = self.cloud.ctx
+        self.inst = self.cloud.boot()
+
+    def fail_cast(self, method):
+        self.useFixture(fixtures.MockPatchObject(
+            self.api.compute_rpcapi, '%s_instance' % method,
+            side_effect=exception.MessagingUnavailable(reason='timed out')))
+
+    def test_each_action_undoes_its_task_state(self):
+        for method, vm_state in (('pause', states.ACTIVE),
+                                 ('suspend', states.ACTIVE)):
+            with fixtures.MockPatchObject(
+                    self.api.compute_rpcapi, '%s_instance' % method,
+                    side_effect=exception.MessagingUnavailable(
+                        reason='timed out')):
+                exc = self.assertRaises(exception.MessagingUnavailable,
+                                        getattr(self.api, method),
+                                        self.ctx, self.inst.uuid)
+            self.assertEqual(503, exc.code)
+            server = self.api.get_server(self.ctx, self.inst.uuid)
+            self.assertEqual((vm_state, None),
+                             (server.vm_state, server.task_state), method)
+
+    def test_retry_after_failure_works(self):
+        self.fail_cast('pause')
+        self.assertRaises(exception.MessagingUnavailable, self.api.pause,
+                          self.ctx, self.inst.uuid)
+        self.useFixture(fixtures.MockPatchObject(
+            self.api.compute_rpcapi, 'pause_instance'))
+        self.api.pause(self.ctx, self.inst.uuid)
+        self.assertEqual(states.PAUSING, self.api.get_server(
+            self.ctx, self.inst.uuid).task_state)
+
+    def test_unpause_and_resume_undo_too(self):
+        for method, claim, vm_state in (
+                ('unpause', states.UNPAUSING, states.PAUSED),
+                ('resume', states.RESUMING, states.SUSPENDED_VM)):
+            db_api.instance_update(self.cloud.db, self.inst.uuid,
+                                   {'vm_state': vm_state})
+            with fixtures.MockPatchObject(
+                    self.api.compute_rpcapi, '%s_instance' % method,
+                    side_effect=exception.MessagingUnavailable(
+                        reason='timed out')):
+                self.assertRaises(exception.MessagingUnavailable,
+                                  getattr(self.api, method),
+                                  self.ctx, self.inst.uuid)
+            server = self.api.get_server(self.ctx, self.inst.uuid)
+            self.assertEqual((vm_state, None),
+                             (server.vm_state, server.task_state), claim)
