@@ -53,10 +53,14 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         link_mib_s=100.0, setup_time=0.2, at=(), lib_version=9000000,
         hv_version=7002000, no_job_stats=False, dest='dest', phases=None,
         cpu_bound=True, driver_hook=None, resident_mib=None,
-        per_stream_mib_s=0.0, stats_faults=(), iteration_events=True):
+        per_stream_mib_s=0.0, stats_faults=(), iteration_events=True,
+        disk_mib=0, disk_write_mib_s=0.0, block_migration=False):
     """Migrate one guest.
 
-    ``at`` is [(second after the job began, callable(ctx))].
+    ``at`` is [(second after the job began, callable(ctx))]. ``disk_mib``
+    gives the guest a local disk (written at ``disk_write_mib_s``) that
+    ``block_migration`` copies (its size goes to the migrate data, as the
+    destination's pre-live-migration step reports it).
     """
     hv = fakelibvirt.Hypervisors(lib_version=lib_version,
                                  hv_version=hv_version)
@@ -72,7 +76,8 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         'src', 'guest-1', memory_mib, dirty_rate=dirty_mib_s * MiB,
         working_set=(working_set_mib * MiB if working_set_mib else None),
         phases=phases, cpu_bound=cpu_bound,
-        resident=resident_mib * MiB if resident_mib else None)
+        resident=resident_mib * MiB if resident_mib else None,
+        disk=disk_mib * MiB, disk_write_rate=disk_write_mib_s * MiB)
     host = libvirt_host.Host(hv.uri('src'), libvirt_module=hv.module,
                              event_loop=False)
     driver = libvirt_driver.LibvirtDriver(host=host, conf=conf,
@@ -120,8 +125,11 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         data.migration.status = migration_status
         data.migration.save()
 
-    data = migrate_data_obj.LibvirtLiveMigrateData(migration=mig)
+    data = migrate_data_obj.LibvirtLiveMigrateData(
+        migration=mig, block_migration=bool(block_migration),
+        disk_bytes=disk_mib * MiB if block_migration else 0)
     result = driver.live_migration(None, instance, dest, post, recover,
+                                   block_migration=block_migration,
                                    migrate_data=data)
     record = hv.migrations[-1] if hv.migrations else (None,) * 5
     return Outcome(job_type=result.job_type, migration=mig,

@@ -161,6 +161,19 @@ def is_job_running(info):
     return info is not None and info.type in RUNNING_JOB_TYPES
 
 
+def copying_disks(info):
+    """Block migration's disk phase: disks mirrored, memory not begun.
+
+    libvirt copies the disks (over NBD) before it starts QEMU's memory
+    migration; meanwhile its job statistics carry disk figures and the
+    memory ones are 0 (see nova.simulator.migration_model, "The disk
+    phase"). Also true during QEMU's set-up right after it, while memory
+    figures are still 0. Never for a migration without disks to copy.
+    """
+    return (info is not None and info.disk_total > 0 and
+            info.memory_total <= 0 and info.memory_iteration <= 0)
+
+
 # -- progress and timeouts -------------------------------------------------
 
 @dataclasses.dataclass
@@ -183,7 +196,16 @@ class ProgressTracker(object):
     ``MIN_PASS_SHRINK`` less than pass 1 did.
 
     Samples from QEMU's set-up phase (all zeros) are ignored: the clock of
-    progress starts with the first real data. It also keeps what each pass
+    progress starts with the first real data.
+
+    Block migration (``disk_phase`` samples, see ``copying_disks``): the
+    disks are copied first; pending is then what is left of the disks
+    (libvirt's data remaining), and its new lows are progress. The first
+    memory sample ends the disk phase: the memory copy is a migration
+    starting over (pass 1 is its first pass, its pending a new baseline,
+    reaching it counts as progress), so neither the jump of data
+    remaining from the disk's last bytes to all of RAM nor the disk
+    phase's figures count against the memory passes. It also keeps what each pass
     set out to send, how many passes (and polls) in a row looked like
     pre-copy cannot finish, and the link's recent best rate, for the
     post-copy switch.
@@ -222,23 +244,36 @@ class ProgressTracker(object):
     # Pass boundaries libvirt announced (migration-iteration event).
     announced: Deque[Tuple[float, int]] = dataclasses.field(
         default_factory=collections.deque)
+    # Block migration: the disks are being copied (memory not begun), and
+    # when the memory copy began (None: no disk phase was seen).
+    copying_disks: bool = False
+    memory_started_at: Optional[float] = None
 
     def announce_pass(self, at, iteration):
         """libvirt's migration-iteration event: pass ``iteration`` began."""
         self.announced.append((at, int(iteration)))
 
     def observe(self, now, iteration, remaining, dirty_bps=0, bps=0,
-                processed=None):
+                processed=None, disk_phase=False):
         """Record one sample. Returns True when a new pass began.
 
         ``bps`` (the transfer rate) places the pass boundary between two
         samples when libvirt did not announce it: the previous pass ended
         when its last remaining bytes were sent, and the new pass has been
-        sending at ``bps`` since.
+        sending at ``bps`` since. ``disk_phase``: the sample is from block
+        migration's disk copy (``copying_disks``).
         """
         remaining = max(int(remaining), 0)
         if processed is not None:
             self._observe_link(now, int(processed), int(bps))
+        if disk_phase and self.iteration == 0:
+            self._observe_disk(now, remaining)
+            return False
+        if self.copying_disks:
+            # The memory copy began: its pass 1 is a new start.
+            self.copying_disks = False
+            self.memory_started_at = now
+            self.progress_level = None
         if (int(iteration) <= 0 and remaining == 0 and not processed and
                 self.iteration == 0):
             return False    # QEMU still setting up: nothing to judge yet
@@ -276,6 +311,25 @@ class ProgressTracker(object):
             self.last_progress_at = now
         self._count_evidence(new_pass, dirty_bps, bps)
         return new_pass
+
+    def _observe_disk(self, now, remaining):
+        """A disk-phase sample: progress is the disks' remaining falling."""
+        self.copying_disks = True
+        self.last_sample_at = now
+        self.last_remaining = remaining
+        if (self.progress_level is None or
+                remaining <= self.progress_level * (1.0 - MIN_PENDING_DROP)):
+            self.progress_level = remaining
+            self.last_progress_at = now
+
+    def memory_elapsed(self, elapsed):
+        """Of ``elapsed`` (the monitor's), the seconds of the memory copy.
+
+        Block migration's disk phase does not count.
+        """
+        if self.memory_started_at is None:
+            return elapsed
+        return elapsed - (self.memory_started_at - self.started_at)
 
     def _pass_began(self, now, iteration, bps):
         announced = [at for at, it in self.announced if it == iteration]
@@ -579,6 +633,8 @@ class Action(enum.Enum):
     GIVE_UP = 'postcopy-recovery-failed'
     UNPAUSE = 'unpause'
     REFUSE = 'refused'
+    # An operator's request kept until it can be acted on.
+    HOLD = 'hold'
 
 
 ORIGIN_OPERATOR = 'operator'
@@ -677,6 +733,8 @@ class ActionsTaken(object):
     stats_saved_at: Optional[float] = None
     status_saved: Optional[str] = None
     totals_saved: bool = False
+    # An operator's force-complete is held (logged once).
+    holding: bool = False
     # (seconds since start, action value, reason): corrective actions.
     log: List[tuple] = dataclasses.field(default_factory=list)
 
@@ -690,6 +748,7 @@ def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
     """
     decisions = []
     in_postcopy = postcopy.requested or postcopy.confirmed
+    disks = progress is not None and progress.copying_disks
     if requests.abort or requests.delete:
         origin = ORIGIN_DELETE if requests.delete else ORIGIN_OPERATOR
         decisions.append(_abort_by_request(origin, postcopy, taken))
@@ -699,9 +758,14 @@ def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
         # The cancel is on its way: nothing else may act on the job.
         return decisions + _stats(now, policy, taken, postcopy, info)
     if requests.force_complete:
-        decisions.append(_complete_now(
-            policy, postcopy, taken, 'requested by operator',
-            ORIGIN_OPERATOR))
+        decision = _complete_now(policy, postcopy, taken,
+                                 'requested by operator', ORIGIN_OPERATOR)
+        if disks and decision.action == Action.SWITCH_TO_POSTCOPY:
+            decision = Decision(Action.HOLD, 'force complete waits for '
+                                'the memory copy: QEMU cannot switch to '
+                                'post-copy while the disks are copied',
+                                ORIGIN_OPERATOR)
+        decisions.append(decision)
     elif not in_postcopy:
         decisions.extend(_timeouts_or_switch(
             now, elapsed, info, policy, progress, taken))
@@ -710,14 +774,17 @@ def decide(now, elapsed, info, policy, requests, progress, postcopy, taken):
         return decisions + _stats(now, policy, taken, postcopy, force=True)
     if postcopy.confirmed:
         decisions.extend(_postcopy_stream(now, policy, postcopy))
-    elif not in_postcopy and info is not None:
+    elif not in_postcopy and info is not None and not disks:
+        # The downtime ladder is for the memory copy: it waits for it and
+        # its clock starts with it.
         if policy.downtime_schedule == DOWNTIME_SCHEDULE_STALLED:
             step = stalled_step_due(
                 policy.ladder, taken.downtime_step,
                 progress.stalled_passes if progress else 0)
         else:
-            step = downtime_step_due(policy.ladder, taken.downtime_step,
-                                     elapsed)
+            step = downtime_step_due(
+                policy.ladder, taken.downtime_step,
+                progress.memory_elapsed(elapsed) if progress else elapsed)
             sized = rung_for_pending(policy.ladder, taken.downtime_step,
                                      progress, info.memory_bps)
             if sized is not None and (step is None or sized > step):
@@ -776,12 +843,18 @@ def _timeouts_or_switch(now, elapsed, info, policy, progress, taken):
             if policy.timeout_action == TIMEOUT_ACTION_FORCE_COMPLETE:
                 decision = _complete_now(policy, PostcopyState(), taken,
                                          reason, ORIGIN_TIMEOUT, due)
+                if (decision.action == Action.SWITCH_TO_POSTCOPY and
+                        progress is not None and progress.copying_disks):
+                    # QEMU refuses the switch until its migration began:
+                    # the timeout acts once the memory copy starts.
+                    return []
                 if decision.action != Action.REFUSE:
                     return [decision]
             else:
                 return [Decision(Action.ABORT, reason, ORIGIN_TIMEOUT,
                                  timeout=due)]
     if (policy.postcopy_enabled and progress is not None and
+            not progress.copying_disks and
             policy.postcopy_start == POSTCOPY_START_AUTOMATIC):
         top = policy.ladder[-1][1] if policy.ladder else None
         reason = should_switch_to_postcopy(info, progress, top)

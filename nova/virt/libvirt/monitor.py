@@ -157,6 +157,8 @@ class MonitorState(object):
 
     def mode(self):
         mode = 'post-copy' if self.postcopy.confirmed else 'pre-copy'
+        if self.progress is not None and self.progress.copying_disks:
+            mode = 'disk copy'
         if self.taken.paused_by_monitor:
             mode += ', guest paused'
         return mode
@@ -195,6 +197,7 @@ class MigrationMonitor(object):
             Action.PAUSE_POSTCOPY_STREAM: self._pause_stream,
             Action.UNPAUSE: self._unpause,
             Action.REFUSE: self._refuse,
+            Action.HOLD: self._hold,
         }
 
     # -- the loop -----------------------------------------------------------
@@ -268,7 +271,8 @@ class MigrationMonitor(object):
                 downtime_ms=state.downtime_ms())
         state.progress.observe(now, info.memory_iteration,
                                info.data_remaining, info.memory_dirty_bps,
-                               info.memory_bps, processed=info.data_processed)
+                               info.memory_bps, processed=info.data_processed,
+                               disk_phase=migration.copying_disks(info))
         postcopy = state.postcopy
         if postcopy.confirmed:
             moving = postcopy.observe_stream(now, info.memory_processed)
@@ -392,6 +396,16 @@ class MigrationMonitor(object):
         postcopy.broken = True
         postcopy.broken_since = now
         self.guest.pause_postcopy()
+
+    def _hold(self, decision, now, info):
+        """Keep the operator's force-complete for a later poll."""
+        state = self.state
+        state.pending_tasks.append(migration.TASK_FORCE_COMPLETE)
+        if not state.taken.holding:
+            state.taken.holding = True
+            LOG.info('Live migration: %s', decision.reason,
+                     instance=self.instance)
+            state.note(now, decision.action.value, decision.reason)
 
     def _refuse(self, decision, now, info):
         LOG.warning('Live migration: %s', decision.reason,
