@@ -147,6 +147,9 @@ def lab_computes(env):
         console = os.path.join(shared, 'console')
         os.makedirs(console, exist_ok=True)
         extra['libvirt']['guest_console_dir'] = console
+    if env.get('NOVA_LAB_BRIDGE'):
+        # Guests asking for a network (metadata net_ip) get a NIC there.
+        extra['libvirt']['guest_bridge'] = env['NOVA_LAB_BRIDGE']
     letters = sorted({m.group(1) for m in
                       (re.match(r'^NOVA_LAB_([A-Z])_URI$', k) for k in env)
                       if m})

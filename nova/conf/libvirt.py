@@ -38,6 +38,21 @@ every compute host sees at the same path: after a live migration the
 destination QEMU appends to the same file, so the log continues.
 """),
     cfg.StrOpt(
+        'guest_bridge',
+        default='',
+        help="""
+Linux bridge on this compute host that guests' NICs are plugged into.
+
+A guest whose instance metadata sets ``net_ip`` (an IPv4 address with its
+prefix, e.g. ``198.18.0.100/24``) gets a virtio NIC on this bridge
+(libvirt ``<interface type='bridge'>``) and the address on its kernel
+command line. Every compute host a guest may live-migrate between needs a
+bridge of this name on the same L2 segment; after the move the destination
+QEMU announces the guest (RARP) so the segment learns where it went.
+
+Empty (the default) means no NICs: booting a guest with ``net_ip`` fails.
+"""),
+    cfg.StrOpt(
         'connection_uri',
         default='',
         help="""

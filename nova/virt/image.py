@@ -7,12 +7,17 @@ any driver sees them.
 """
 
 import dataclasses
+import ipaddress
 import re
 
 # Guest command-line parameters an instance's metadata may set, and the
 # values they accept: numbers only, so metadata cannot inject options.
 WORKLOAD_PARAMS = ('dirty_mib', 'dirty_rate', 'tlb_kick_ms')
 _NUMBER = re.compile(r'^[0-9]{1,7}$')
+# The guest's network address (IPv4 with its prefix, e.g. 198.18.0.100/24):
+# metadata ``net_ip`` gives the guest a NIC (where the compute host has a
+# guest bridge) and the lab's guest sets that address on it.
+NETWORK_PARAM = 'net_ip'
 
 
 @dataclasses.dataclass
@@ -36,4 +41,30 @@ def workload_cmdline(metadata):
             raise ValueError('metadata %s must be a whole number, got %r'
                              % (key, value))
         words.append('%s=%s' % (key, value))
+    address = network_address(metadata)
+    if address:
+        words.append('%s=%s' % (NETWORK_PARAM, address))
     return ' '.join(words)
+
+
+def network_address(metadata):
+    """The guest's address from metadata ``net_ip`` ('A.B.C.D/N'), or None.
+
+    Raises ValueError for anything but an IPv4 host address with a prefix.
+    """
+    value = (metadata or {}).get(NETWORK_PARAM)
+    if value is None or str(value).strip() == '':
+        return None
+    value = str(value).strip()
+    try:
+        iface = ipaddress.IPv4Interface(value)
+    except ValueError:
+        iface = None
+    if (iface is None or '/' not in value or
+            iface.ip in (iface.network.network_address,
+                         iface.network.broadcast_address) and
+            iface.network.prefixlen < 31):
+        raise ValueError('metadata %s must be an IPv4 host address with its '
+                         'prefix (like 198.18.0.100/24), got %r'
+                         % (NETWORK_PARAM, value))
+    return str(iface)

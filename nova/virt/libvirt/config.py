@@ -1,7 +1,8 @@
 """Domain XML for a guest booted from a kernel and an initramfs.
 
-The driver boots small direct-kernel guests (no disk, no NIC): enough to
-run a workload that dirties memory and to live-migrate it. The XML is built
+The driver boots small direct-kernel guests: enough to run a workload that
+dirties memory and to live-migrate it; a guest may have a virtio NIC on a
+host bridge (``GuestInterface``). The XML is built
 from plain values, so it is tested without libvirt.
 """
 
@@ -17,6 +18,7 @@ from nova.virt import image
 BootImage = image.BootImage
 WORKLOAD_PARAMS = image.WORKLOAD_PARAMS
 workload_cmdline = image.workload_cmdline
+network_address = image.network_address
 
 
 @dataclasses.dataclass
@@ -33,6 +35,34 @@ class GuestConfig(object):
     # cloud has, so the guest migrates between an older and a newer QEMU
     # (a rolling upgrade); plain 'pc' means the newest of the booting host.
     machine_type: str = 'pc'
+    # NICs (GuestInterface); none by default: a guest without a network.
+    interfaces: tuple = ()
+
+
+@dataclasses.dataclass
+class GuestInterface(object):
+    """A NIC plugged into a Linux bridge of the host (libvirt
+    ``<interface type='bridge'>``): libvirt makes a tap device, adds it to
+    the bridge, and after a live migration the destination QEMU announces
+    the guest's MAC (RARP) so the network learns its new port.
+    """
+
+    bridge: str
+    mac: str
+    model: str = 'virtio'
+
+
+_MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+_BRIDGE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$')
+
+
+def guest_mac(uuid):
+    """A stable MAC for the first NIC of ``uuid``.
+
+    QEMU's 52:54:00 prefix and the uuid's first three bytes.
+    """
+    digits = uuid.replace('-', '').lower()
+    return '52:54:00:%s:%s:%s' % (digits[0:2], digits[2:4], digits[4:6])
 
 
 def _sub(parent, tag, text=None, **attrs):
@@ -78,5 +108,19 @@ def guest_xml(cfg):
         console = _sub(devices, 'console', type='file')
         _sub(console, 'source', path=cfg.console_path, append='on')
         _sub(console, 'target', type='serial', port=0)
+    for nic in cfg.interfaces:
+        if not _MAC.match(nic.mac or ''):
+            raise ValueError('MAC address must look like 52:54:00:12:34:56, '
+                             'not %r' % nic.mac)
+        if not _BRIDGE.match(nic.bridge or ''):
+            raise ValueError('bridge must be a network interface name, not %r'
+                             % nic.bridge)
+        if nic.model not in ('virtio', 'e1000', 'rtl8139'):
+            raise ValueError('NIC model must be virtio, e1000 or rtl8139, '
+                             'not %r' % nic.model)
+        iface = _sub(devices, 'interface', type='bridge')
+        _sub(iface, 'mac', address=nic.mac)
+        _sub(iface, 'source', bridge=nic.bridge)
+        _sub(iface, 'model', type=nic.model)
     _sub(devices, 'memballoon', model='none')
     return ET.tostring(domain, encoding='unicode')

@@ -119,9 +119,20 @@ class LibvirtDriver(driver.ComputeDriver):
         """Define and start the guest of ``instance`` from a BootImage.
 
         ``instance.metadata`` may carry workload parameters for the guest
-        command line (``config.WORKLOAD_PARAMS``).
+        command line (``config.WORKLOAD_PARAMS``), and ``net_ip``: the
+        guest then gets a virtio NIC on ``[libvirt] guest_bridge``.
         """
         lvconf = self._conf.libvirt
+        metadata = getattr(instance, 'metadata', None)
+        interfaces = ()
+        if libvirt_config.network_address(metadata):
+            if not lvconf.guest_bridge:
+                raise exception.InternalError(
+                    'Instance metadata net_ip asks for a network, but '
+                    '[libvirt] guest_bridge names no bridge on this host')
+            interfaces = (libvirt_config.GuestInterface(
+                bridge=lvconf.guest_bridge,
+                mac=libvirt_config.guest_mac(instance.uuid)),)
         console = None
         if lvconf.guest_console_dir:
             console = '%s/%s.log' % (lvconf.guest_console_dir.rstrip('/'),
@@ -131,9 +142,8 @@ class LibvirtDriver(driver.ComputeDriver):
             uuid=instance.uuid, memory_mib=instance.memory_mb,
             vcpus=instance.vcpus or 1, virt_type=lvconf.virt_type,
             image=image,
-            extra_cmdline=libvirt_config.workload_cmdline(
-                getattr(instance, 'metadata', None)),
-            console_path=console))
+            extra_cmdline=libvirt_config.workload_cmdline(metadata),
+            console_path=console, interfaces=interfaces))
         LOG.info('Starting guest', instance=instance)
         return self._host.create_guest(xml)
 
