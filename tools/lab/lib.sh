@@ -118,6 +118,30 @@ host_uri() { echo "qemu+unix:///system?socket=$(host_sock "$1")"; }
 host_peer_uri() { echo "qemu+tcp://$(host_addr "$1")/system"; }
 host_keeper_name() { echo "nova-lab-keeper-$1"; }
 
+# The management network (setup.sh step_mgmt_link): the root namespace
+# plays the controller (API, database, message bus) at LAB_MGMT_ADDR on the
+# bridge LAB_MGMT_BRIDGE; each host reaches it through a veth pair,
+# host_mgmt_veth in the root namespace (in the bridge) <-> LAB_MGMT_IFACE
+# inside the host, at host_mgmt_addr.  Separate from the hosts' own link
+# (198.18.0.0/24), as an operator's management LAN is from the migration
+# network.
+LAB_MGMT_BRIDGE=nova-lab-mgmt
+LAB_MGMT_ADDR=198.19.0.1
+LAB_MGMT_PREFIX=24
+LAB_MGMT_IFACE=mgmt0
+host_mgmt_addr() { case "$1" in lab-a) echo 198.19.0.2 ;; lab-b) echo 198.19.0.3 ;; esac; }
+host_mgmt_veth() { echo "mgmt-$1"; }
+
+# mgmt_link_down: remove the management network (the hosts' ends go with
+# their veth pairs).  Idempotent.
+mgmt_link_down() {
+    local h
+    for h in $LAB_HOSTS; do
+        ip link del "$(host_mgmt_veth "$h")" 2>/dev/null || true
+    done
+    ip link del "$LAB_MGMT_BRIDGE" 2>/dev/null || true
+}
+
 log() { echo "nova-lab: $*"; }
 warn() { echo "nova-lab: WARNING: $*" >&2; }
 die() { echo "nova-lab: ERROR: $*" >&2; exit 1; }

@@ -179,9 +179,11 @@ step_users() {
 
 # The guest kernel: vmlinuz from the Debian linux-image-6.1.0-*-amd64 package
 # that linux-image-amd64 depends on, extracted (never installed), cached.
+# The .deb is kept beside it ($LAB_KERNEL_DEB): the guest's modules are
+# picked from it (guest_modules) whenever guest/modules changes.
 fetch_kernel() {
     local pkg tmp v
-    if [ -s "$LAB_KERNEL" ]; then
+    if [ -s "$LAB_KERNEL" ] && [ -s "$LAB_KERNEL_DEB" ]; then
         log "kernel: cached ($(cat "$LAB_KERNEL.pkg" 2>/dev/null || echo '?'))"
         return 0
     fi
@@ -208,8 +210,41 @@ fetch_kernel() {
     cp "$v" "$LAB_KERNEL.tmp"
     mv "$LAB_KERNEL.tmp" "$LAB_KERNEL"
     echo "$pkg $(basename "$v")" >"$LAB_KERNEL.pkg"
+    mv "$tmp"/*.deb "$LAB_KERNEL_DEB"
     rm -rf "$tmp"
     log "kernel: $LAB_KERNEL ($(basename "$v"))"
+}
+
+# The kernel modules the guest loads when it has virtio devices (Debian
+# builds virtio_pci, virtio_blk and virtio_net as modules): the names in
+# guest/modules with their dependencies, in load order, picked from the
+# kernel's .deb into $LAB_GUEST_MODULES.
+guest_modules() {
+    local out=$LAB_GUEST_MODULES tmp stamp mdir kver
+    stamp=$( (cat "$LAB_TOOLS/guest/modules" "$LAB_TOOLS/guest/pick-modules.sh" "$LAB_KERNEL.pkg") |
+        sha256sum | cut -d' ' -f1)
+    if [ -s "$out/load.order" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
+        log "guest modules: up to date ($(wc -l <"$out/load.order") modules)"
+        return 0
+    fi
+    tmp=$LAB_DIR/build/modules
+    rm -rf "$tmp"
+    mkdir -p "$tmp/x"
+    dpkg -x "$LAB_KERNEL_DEB" "$tmp/x"
+    kver=$(sed -n 's/.* vmlinuz-//p' "$LAB_KERNEL.pkg")
+    mdir=""
+    for d in "$tmp/x/lib/modules/$kver" "$tmp/x/usr/lib/modules/$kver"; do
+        if [ -d "$d" ]; then mdir=$d; fi
+    done
+    [ -n "$mdir" ] || die "no lib/modules/$kver in $LAB_KERNEL_DEB"
+    # shellcheck disable=SC2046
+    bash "$LAB_TOOLS/guest/pick-modules.sh" "$mdir" "$tmp/out" \
+        $(sed 's/#.*//' "$LAB_TOOLS/guest/modules")
+    rm -rf "$out"
+    mv "$tmp/out" "$out"
+    echo "$stamp" >"$out.stamp"
+    rm -rf "$tmp"
+    log "guest modules ($kver): $(paste -sd' ' "$out/load.order")"
 }
 
 build_dirtier() {
@@ -235,7 +270,8 @@ build_initrd() {
     if ldd "$bb" >/dev/null 2>&1; then
         die "$bb is dynamically linked; install busybox-static"
     fi
-    stamp_new=$(cat "$LAB_TOOLS/guest/init" "$LAB_GUEST_DIR/dirtier" "$bb" | sha256sum | cut -d' ' -f1)
+    stamp_new=$(cat "$LAB_TOOLS/guest/init" "$LAB_GUEST_DIR/dirtier" "$bb" \
+        "$LAB_GUEST_MODULES.stamp" | sha256sum | cut -d' ' -f1)
     if [ -s "$LAB_INITRD" ] && [ "$(cat "$LAB_INITRD.stamp" 2>/dev/null)" = "$stamp_new" ]; then
         log "initramfs: up to date"
         return 0
@@ -248,6 +284,12 @@ build_initrd() {
     for a in sh mount cat sleep uname echo; do
         ln -s busybox "$stage/bin/$a"
     done
+    # Every other applet too (insmod, dd, sha256sum, ip, ...), by its name.
+    for a in $("$bb" --list); do
+        [ -e "$stage/bin/$a" ] || ln -s busybox "$stage/bin/$a"
+    done
+    mkdir -p "$stage/lib/modules"
+    cp "$LAB_GUEST_MODULES"/*.ko "$LAB_GUEST_MODULES/load.order" "$stage/lib/modules/"
     cp "$LAB_GUEST_DIR/dirtier" "$stage/bin/dirtier"
     cp "$LAB_TOOLS/guest/init" "$stage/init"
     chmod 755 "$stage/init" "$stage/bin/dirtier"
@@ -262,6 +304,7 @@ build_initrd() {
 step_guest() {
     mkdir -p "$LAB_GUEST_DIR" "$LAB_DIR/build"
     fetch_kernel
+    guest_modules
     build_dirtier
     build_initrd
 }
