@@ -124,6 +124,11 @@ def parse_args(argv):
                              '4GiB-x1.5-10Gbit or, for the lab, '
                              '256MiB-x1.5-32MiBps (default: the whole '
                              'matrix)')
+    parser.add_argument('--blackout-set', action='store_true',
+                        help='lab: only one run of each completion '
+                             '(pre-copy, auto-converge, post-copy, '
+                             'operator force-complete by pausing) on the '
+                             '256 MiB guest, for the blackout table')
     parser.add_argument('--working-set', type=float,
                         default=matrix.DEFAULT_WORKING_SET,
                         help='share of RAM the guest rewrites '

@@ -24,6 +24,7 @@ import uuid
 
 from oslo_log import log as logging
 
+from nova.bench import blackout_probe
 from nova.bench import compare
 from nova.bench import lab_matrix
 from nova.bench import labhosts as lab
@@ -203,14 +204,25 @@ class LabBackend(object):
         self.model = model or simulated.SimulatedBackend(
             fault_service=migration_model.FAULT_SERVICE_LAB_S)
         self.boot_timeout = boot_timeout
+        # The guests' network (tools/lab/setup.sh): each guest gets a NIC
+        # and an address, and a probe in the client's namespace measures
+        # the blackout beside every migration. An older lab has none.
+        self.guest_net = None
+        if self.env.get('NOVA_LAB_BRIDGE'):
+            self.guest_net = (self.env['NOVA_LAB_GUEST_ADDR_FIRST'],
+                              self.env.get('NOVA_LAB_GUEST_PREFIX', '24'),
+                              self.env.get('NOVA_LAB_CLIENT_NETNS'))
         # Safety cap: a run still going this long after its completion
         # timeout is cancelled and reported as 'timeout'.
         self.cap_extra = cap_extra
 
     def host_options(self):
-        return (('virt_type', self.env['NOVA_LAB_VIRT_TYPE']),
-                ('guest_console_dir', self.env['NOVA_LAB_SHARED_DIR']),
-                ('live_migration_scheme', 'tcp'))
+        options = (('virt_type', self.env['NOVA_LAB_VIRT_TYPE']),
+                   ('guest_console_dir', self.env['NOVA_LAB_SHARED_DIR']),
+                   ('live_migration_scheme', 'tcp'))
+        if self.guest_net:
+            options += (('guest_bridge', self.env['NOVA_LAB_BRIDGE']),)
+        return options
 
     def run(self, strategy, spec, timeline=False):
         """A LabRun: the real run and the model's prediction of it."""
@@ -245,6 +257,9 @@ class LabBackend(object):
         instance = instance_obj.Instance(
             uuid=str(uuid.uuid4()), name=None, memory_mb=spec.memory_mib,
             vcpus=1, metadata=lab_matrix.guest_metadata(spec))
+        if self.guest_net:
+            instance.metadata['net_ip'] = '%s/%s' % self.guest_net[:2]
+        probe = None
         instance.name = 'nova-bench-%s' % instance.uuid[:8]
         console = os.path.join(self.env['NOVA_LAB_SHARED_DIR'],
                                '%s.log' % instance.uuid)
@@ -253,8 +268,19 @@ class LabBackend(object):
             lab.wait_for(lambda: len(lab.console_reports(console)) >= 3,
                          self.boot_timeout, what='the guest program')
             rate = guest_rate(lab.console_reports(console))
+            if self.guest_net:
+                probe = self._start_probe()
+            migrate_at = time.monotonic()
             result, ended = self._migrate(src, dest, instance, strategy,
                                           spec, lvconf)
+            seen = None
+            if probe is not None:
+                # The answers after the move, then the longest gap that
+                # overlaps the migration.
+                returned = time.monotonic()
+                time.sleep(1.0)
+                probe, running = None, probe
+                seen = running.stop(window=(migrate_at, returned))
             reports_after = self._reports_after(console)
             completed = result.job_type == libvirt_guest.JOB_COMPLETED
             info = None
@@ -288,8 +314,15 @@ class LabBackend(object):
                 'guest_ok': (None if not reports_after
                              else not problems and not bad),
             }
+            if seen is not None:
+                extras['blackout_s'] = seen.blackout_s
+                extras['blackout_resolution_s'] = seen.resolution_s
+                extras['blackout_baseline_s'] = seen.baseline_gap_s
+                LOG.info('Blackout seen by the probe: %s', seen.summary())
             return row, extras
         finally:
+            if probe is not None:
+                probe.kill()
             for driver in (src, dest):
                 try:
                     driver.destroy(None, instance)
@@ -297,6 +330,21 @@ class LabBackend(object):
                     pass
             if os.path.exists(console):
                 os.unlink(console)
+
+    def _start_probe(self, timeout=60.0):
+        """The guest answers its echo; then the probe, sending every 10 ms.
+
+        A guest that never answers fails the run (its NIC or address is
+        broken), rather than reporting a blackout of the whole run.
+        """
+        address, _prefix, netns = self.guest_net
+        lab.wait_for(lambda: blackout_probe.reachable(address, netns=netns),
+                     timeout, what='the guest to answer its echo at %s'
+                     % address)
+        probe = blackout_probe.Probe(address, netns=netns).start()
+        # A second of answers before the migration: the baseline jitter.
+        time.sleep(1.0)
+        return probe
 
     def _migrate(self, src, dest, instance, strategy, spec, lvconf):
         """Run the driver's live_migration; operator calls and the cap."""

@@ -138,6 +138,22 @@ def pairs(cells=CELLS, strategies=None):
     return out
 
 
+# The blackout table (``nova-migration-bench lab --blackout-set``): one
+# run of each way a migration completes, on the smallest guest: pre-copy
+# where it converges, the others where pre-copy alone cannot finish.
+BLACKOUT_PAIRS = (('defaults', '256MiB-x0.5-16MiBps'),
+                  ('auto-converge', '256MiB-x1.5-32MiBps'),
+                  ('post-copy', '256MiB-x1.5-32MiBps'),
+                  ('operator-force-complete', '256MiB-x1.5-32MiBps'))
+
+
+def blackout_pairs(all_pairs=None):
+    """The (Strategy, WorkloadSpec) pairs of ``BLACKOUT_PAIRS``."""
+    found = {(s.name, spec.name): (s, spec)
+             for s, spec in (all_pairs or pairs())}
+    return [found[key] for key in BLACKOUT_PAIRS]
+
+
 def find_cell_pairs(all_pairs, workload_names):
     """The pairs whose workload is named (all when empty)."""
     if not workload_names:

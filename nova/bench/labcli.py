@@ -62,6 +62,8 @@ def settings(backend, pairs):
 
 
 def select_pairs(args):
+    if getattr(args, 'blackout_set', False):
+        return lab_matrix.blackout_pairs()
     strategies = [n for n in args.strategies.split(',') if n]
     pairs = lab_matrix.pairs(strategies=strategies)
     names = [n for n in args.workloads.split(',') if n]
@@ -84,6 +86,9 @@ def write_tables(out, runs, strategy_names, items):
         f.write(labreport.lab_csv(runs))
     with open(os.path.join(out, 'table.csv'), 'w') as f:
         f.write(labreport.table_csv(runs))
+    if labreport.blackout_markdown(runs):
+        with open(os.path.join(out, 'blackout.csv'), 'w') as f:
+            f.write(labreport.blackout_csv(runs))
     with open(os.path.join(out, 'results.csv'), 'w') as f:
         f.write(report.runs_csv([r.lab for r in runs]))
     with open(os.path.join(out, 'model.csv'), 'w') as f:
@@ -128,7 +133,7 @@ def copy_to_doc(doc_dir, out, paths):
     if not doc_dir:
         return
     os.makedirs(doc_dir, exist_ok=True)
-    for name in ('results.md', 'lab-vs-model.csv', 'table.csv',
+    for name in ('results.md', 'lab-vs-model.csv', 'table.csv', 'blackout.csv',
                  'results.csv', 'model.csv', 'summary.csv',
                  'run-info.json'):
         if os.path.exists(os.path.join(out, name)):
@@ -171,6 +176,7 @@ def main(args):
                      'settings': items}, f)
     print(labreport.lab_markdown(runs))
     print(labreport.agreement_markdown(runs))
+    print(labreport.blackout_markdown(runs))
     print('%d lab runs in %.0f s wall' % (len(runs), wall))
     paths = [] if args.no_plots else write_plots(out, runs, strategy_names)
     copy_to_doc(args.doc_dir, out, paths)

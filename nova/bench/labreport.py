@@ -27,6 +27,13 @@ class LabRun(object):
     guest_rate_mib_s: Optional[float] = None   # what the program managed
     guest_ok: Optional[bool] = None  # still counting, no lost writes
     wall_s: Optional[float] = None   # boot + migration + clean-up
+    # What a client of the guest saw (nova.bench.blackout_probe): the
+    # longest time without an answer, the probe's resolution, and the
+    # longest gap before the migration (jitter); None without the lab's
+    # guest network.
+    blackout_s: Optional[float] = None
+    blackout_resolution_s: Optional[float] = None
+    blackout_baseline_s: Optional[float] = None
 
     @property
     def strategy(self):
@@ -125,6 +132,50 @@ def agreement_markdown(runs):
     return '\n'.join(lines) + '\n'
 
 
+# The model's blackout is compared with the probe's within this much (an
+# absolute tolerance: the probe resolves 10 ms, TCG's jitter is tens of ms).
+BLACKOUT_TOLERANCE_S = 0.050
+
+BLACKOUT_HEADINGS = ('strategy', 'workload', 'outcome', 'QEMU downtime ms',
+                     'guest stop ms', 'blackout ms (lab, +/- probe)',
+                     'jitter before ms', 'blackout ms (model)',
+                     'lab - model ms', 'within 50 ms')
+
+
+def _ms(value):
+    return None if value is None else int(round(value * 1000))
+
+
+def blackout_row(run):
+    """What a client saw during one run beside QEMU's and the model's."""
+    lab_b = run.blackout_s
+    model_b = getattr(run.model, 'blackout_s', None)
+    diff = (None if lab_b is None or model_b is None
+            else lab_b - model_b)
+    return [run.strategy, run.workload, run.lab.outcome,
+            run.lab.qemu_downtime_ms, _ms(run.lab.guest_stop_s),
+            None if lab_b is None else '%d +/- %d' % (
+                _ms(lab_b), _ms(run.blackout_resolution_s or 0)),
+            _ms(run.blackout_baseline_s), _ms(model_b), _ms(diff),
+            None if diff is None else
+            ('yes' if abs(diff) <= BLACKOUT_TOLERANCE_S else 'no')]
+
+
+def blackout_markdown(runs):
+    """The blackout table of the runs the probe watched ('' when none)."""
+    rows = [blackout_row(r) for r in runs if r.blackout_s is not None]
+    if not rows:
+        return ''
+    return report.markdown_table(
+        list(BLACKOUT_HEADINGS),
+        [['-' if c is None else c for c in row] for row in rows])
+
+
+def blackout_csv(runs):
+    return report.csv_text(BLACKOUT_HEADINGS, [
+        blackout_row(r) for r in runs if r.blackout_s is not None])
+
+
 def results_markdown(runs, strategy_names, settings):
     """The lab report: settings, lab vs model, then the usual tables."""
     labs = [r.lab for r in runs]
@@ -136,6 +187,14 @@ def results_markdown(runs, strategy_names, settings):
                  'model (1 = the model predicted the lab exactly).\n\n')
     parts.append(lab_markdown(runs))
     parts.append('\n' + agreement_markdown(runs))
+    blackouts = blackout_markdown(runs)
+    if blackouts:
+        parts.append('\n## Blackout: what a client of the guest saw\n\n'
+                     'A UDP echo to the guest every 10 ms from the lab '
+                     'network (nova.bench.blackout_probe): the longest '
+                     'time without an answer, beside QEMU\'s downtime and '
+                     'the model\'s prediction.\n\n')
+        parts.append(blackouts)
     parts.append('\n## Summary per strategy, lab\n\n')
     parts.append(report.summary_markdown(
         metrics.summary_table(strategy_names, labs)))
