@@ -26,7 +26,7 @@ T_SETUP=$(now_s)
 
 LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount
-nftables openssl"
+nftables socat openssl"
 
 APT_UPDATED=0
 apt_update_once() {
@@ -617,6 +617,38 @@ step_network() {
     done
 }
 
+# The management network (lib.sh LAB_MGMT_*): a bridge in the root
+# namespace at $LAB_MGMT_ADDR and one veth pair per host into it, so that a
+# service inside a host (a nova-compute) reaches the controller's API,
+# database and message bus the way a hypervisor reaches them over its
+# management LAN.  Kept apart from the hosts' own link.  Idempotent: a
+# pair whose host end is gone (a new namespace) is made again.  Servers of
+# the root namespace that listen on 127.0.0.1 only are not reached at this
+# address by themselves; the multi-host test relays them there with socat
+# (doc/source/admin/deployment.rst).  teardown.sh removes it
+# (mgmt_link_down).
+step_mgmt_link() {
+    local h veth
+    ip link show "$LAB_MGMT_BRIDGE" >/dev/null 2>&1 ||
+        ip link add "$LAB_MGMT_BRIDGE" type bridge
+    ip addr replace "$LAB_MGMT_ADDR/$LAB_MGMT_PREFIX" dev "$LAB_MGMT_BRIDGE"
+    ip link set "$LAB_MGMT_BRIDGE" up
+    for h in $LAB_HOSTS; do
+        veth=$(host_mgmt_veth "$h")
+        if ! ip -n "$h" link show "$LAB_MGMT_IFACE" >/dev/null 2>&1 ||
+            ! ip link show "$veth" >/dev/null 2>&1; then
+            ip link del "$veth" 2>/dev/null || true
+            ip -n "$h" link del "$LAB_MGMT_IFACE" 2>/dev/null || true
+            ip link add "$veth" type veth peer name "$LAB_MGMT_IFACE" netns "$h"
+        fi
+        ip link set "$veth" master "$LAB_MGMT_BRIDGE" up
+        ip -n "$h" addr replace "$(host_mgmt_addr "$h")/$LAB_MGMT_PREFIX" dev "$LAB_MGMT_IFACE"
+        ip -n "$h" link set "$LAB_MGMT_IFACE" up
+    done
+    log "management network: $LAB_MGMT_BRIDGE $LAB_MGMT_ADDR/$LAB_MGMT_PREFIX;" \
+        "$(for h in $LAB_HOSTS; do printf '%s %s ' "$h" "$(host_mgmt_addr "$h")"; done)"
+}
+
 show_host_logs() {
     local host=$1 hd
     hd=$(host_dir "$host")
@@ -758,6 +790,7 @@ write_env() {
         echo "NOVA_LAB_HOSTS=lab-a,lab-b"
         echo "NOVA_LAB_STACK=$STACK_NAME"
         echo "NOVA_LAB_MACHINE_TYPE=$MACHINE_TYPE"
+        echo "NOVA_LAB_MGMT_ADDR=$LAB_MGMT_ADDR"
         for h in $LAB_HOSTS; do
             L=$(host_letter "$h")
             echo "NOVA_LAB_${L}_HOSTNAME=$h"
@@ -766,6 +799,7 @@ write_env() {
             echo "NOVA_LAB_${L}_PEER_URI=$(host_peer_uri "$h")"
             echo "NOVA_LAB_${L}_MIGRATE_URI=tcp://$(host_addr "$h")"
             echo "NOVA_LAB_${L}_NETNS=$(host_netns "$h")"
+            echo "NOVA_LAB_${L}_MGMT_ADDR=$(host_mgmt_addr "$h")"
             echo "NOVA_LAB_${L}_HOST_UUID=$(host_uuid "$h")"
             echo "NOVA_LAB_${L}_CONSOLE_DIR=$(host_console_dir "$h")"
             echo "NOVA_LAB_${L}_LOG_DIR=$(host_log_dir "$h")"
@@ -792,7 +826,7 @@ T=$(now_s); lab_make_tls_certs; log "step tls: $(elapsed "$T") s"
 T=$(now_s); step_stack; step_machine_type; log "step stack: $(elapsed "$T") s"
 T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
 # lab-a's libvirtd starts (and probes QEMU) while the KVM/TCG probe runs.
-T=$(now_s); step_network; step_hosts_prepare
+T=$(now_s); step_network; step_mgmt_link; step_hosts_prepare
 step_virt_type
 step_hosts_finish; log "step virt type + hosts: $(elapsed "$T") s"
 write_env
