@@ -40,12 +40,6 @@ PROBE_INTERVAL = 2.0
 # How long recovery waits, once it paused the stream, for the destination
 # to notice (its domain "running (post-copy failed)"): 0-12 s on the lab.
 DESTINATION_NOTICE_WAIT = 20.0
-# When the destination cannot be asked (this compute host does not reach
-# its libvirt), recovery waits this long after the pause instead: the
-# slowest notice measured on the lab (12 s) with some margin. Resuming
-# earlier races libvirt's clean-up of the first call ("being actively
-# monitored by another thread") and the resume moves nothing.
-DESTINATION_SETTLE_WAIT = 15.0
 
 # What reaches the loop through its channel.
 EVENT_TASK = 'task'                         # value: a migration.TASK_*
@@ -481,8 +475,10 @@ class PostcopyRecovery(object):
         """Returns (job type, error) like the monitor."""
         monitor, state = self.monitor, self.monitor.state
         clock, postcopy = monitor.clock, state.postcopy
-        for at in postcopy_recovery.attempt_schedule(
-                self._timeout, self._max_interval):
+        schedule = postcopy_recovery.attempt_schedule(
+            self._timeout, self._max_interval)
+        while schedule:
+            at, schedule = schedule[0], schedule[1:]
             wait = broke_at + at - clock.now()
             if wait > 0:
                 clock.sleep(wait)
@@ -515,6 +511,9 @@ class PostcopyRecovery(object):
                         instance=monitor.instance)
             if not operation.ready():
                 break       # libvirt still holds the call: no new attempt
+            if postcopy_recovery.refused_for_now(error):
+                schedule = postcopy_recovery.with_retry_soon(
+                    schedule, clock.now() - broke_at, self._timeout)
         postcopy.unrecovered = True
         state.record(clock.now(), postcopy_recovery.ACTION_GAVE_UP,
                      '%d attempts' % postcopy.resume_attempts)
@@ -526,15 +525,7 @@ class PostcopyRecovery(object):
         deadline = min(clock.now() + DESTINATION_NOTICE_WAIT, give_up_at)
         while clock.now() < deadline:
             failed = self._destination_failed()
-            if failed is None:
-                settle = min(DESTINATION_SETTLE_WAIT, give_up_at - clock.now())
-                LOG.info('The destination cannot be asked whether it noticed '
-                         'the broken stream; waiting %.0f s before resuming',
-                         max(settle, 0), instance=self.monitor.instance)
-                if settle > 0:
-                    clock.sleep(settle)
-                return None
-            if failed:
+            if failed is None or failed:
                 return failed
             clock.sleep(0.5)
         return False

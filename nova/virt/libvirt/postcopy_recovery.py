@@ -54,6 +54,35 @@ def attempt_schedule(timeout, max_delay, first=FIRST_RESUME_DELAY):
     return times
 
 
+# libvirt's answers to a resume that come too early: the first migrate call
+# has not returned yet, or the source QEMU has not seen its stream fail.
+# Measured on the lab (libvirt 9.0): the destination took 0-19 s after the
+# link came back to notice (its TCP retransmission back-off), and a resume
+# made after that completed.
+REFUSED_FOR_NOW = ('is being actively monitored by another thread',
+                   'migration is still running')
+# How soon to try again after such an answer.
+RETRY_SOON = 2.0
+
+
+def refused_for_now(error):
+    """Whether libvirt refused a resume only because it came too early."""
+    text = str(error or '')
+    return any(words in text for words in REFUSED_FOR_NOW)
+
+
+def with_retry_soon(schedule, now, timeout, soon=RETRY_SOON):
+    """The remaining attempt times with one ``soon`` s after ``now``.
+
+    Times are seconds after the break, as from attempt_schedule; the retry
+    replaces none of the later attempts and stays within ``timeout``.
+    """
+    retry = now + soon
+    if retry > timeout or (schedule and schedule[0] <= retry):
+        return list(schedule)
+    return [retry] + list(schedule)
+
+
 def manual_resume_hint(source_uri, domain_name, dest_uri, migrate_uri):
     """The command an operator runs once the hosts see each other again."""
     command = ('virsh -c %s migrate --live --p2p --postcopy '

@@ -16,7 +16,6 @@ from nova.simulator import migration_model
 from nova.bench import scenario
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration
-from nova.virt.libvirt import monitor
 from nova.virt.libvirt import postcopy_recovery as recovery
 
 C = fakelibvirt.C
@@ -71,6 +70,26 @@ class RulesTestCase(testtools.TestCase):
         self.assertEqual(PAUSED, migration.status_for(
             migration.PostcopyState(requested=True, confirmed=True,
                                     broken=True)))
+
+    def test_refused_for_now(self):
+        self.assertTrue(recovery.refused_for_now(
+            'Requested operation is not valid: migration of domain x is '
+            'being actively monitored by another thread'))
+        self.assertTrue(recovery.refused_for_now(Exception(
+            'Requested operation is not valid: QEMU reports migration is '
+            'still running')))
+        self.assertFalse(recovery.refused_for_now(
+            "unable to connect to server at '198.18.0.2:16509'"))
+        self.assertFalse(recovery.refused_for_now(None))
+
+    def test_with_retry_soon(self):
+        # Inserted before a later back-off attempt, never past the
+        # timeout, never when a scheduled attempt comes first anyway.
+        self.assertEqual([12.0, 15.0, 31.0],
+                         recovery.with_retry_soon([15.0, 31.0], 10.0, 40))
+        self.assertEqual([11.0], recovery.with_retry_soon([11.0], 10.0, 40))
+        self.assertEqual([], recovery.with_retry_soon([], 39.0, 40))
+        self.assertEqual([41.0], recovery.with_retry_soon([], 39.0, 41))
 
     def test_manual_resume_hint(self):
         self.assertEqual(
@@ -140,23 +159,36 @@ class RecoveryScenarioTestCase(testtools.TestCase):
                           if i == 0 or s != out.statuses[i - 1]])
         self.assertEqual(0, out.migration.memory_remaining)
 
-    def test_destination_that_cannot_be_asked_gets_a_settle_time(self):
-        # A compute host that does not reach the destination's libvirt
-        # cannot see it notice the broken stream: after the pause it waits
-        # a fixed settle time, then resumes (earlier, the lab's libvirt
-        # still held the first call and the resume moved nothing).
-        self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.driver._Peer.postcopy_failed',
-            return_value=None))
+    def test_a_resume_refused_for_now_is_tried_again_soon(self):
+        # libvirt 9.0 on the lab: resumes made before the destination saw
+        # its stream fail are refused ("still running"); the next try comes
+        # RETRY_SOON later, not on the doubling back-off.
+        real_migrate = libvirt_guest.Guest.migrate
+        refusals = []
+
+        def migrate(guest, dest_uri, params, flags):
+            if (flags & C.VIR_MIGRATE_POSTCOPY_RESUME and
+                    len(refusals) < 2):
+                refusals.append(flags)
+                raise fakelibvirt.libvirtError(
+                    'Requested operation is not valid: QEMU reports '
+                    'migration is still running',
+                    error_code=C.VIR_ERR_OPERATION_INVALID)
+            return real_migrate(guest, dest_uri, params, flags)
+
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt_guest.Guest, 'migrate', migrate))
+        self.flags(live_migration_postcopy_resume_max_interval=30)
         out = self.run_scenario(at=[(CUT_AT, cut), (45.0, restore)])
         self.assertEqual(libvirt_guest.JOB_COMPLETED, out.job_type)
-        self.assertIn('waiting 15 s before resuming', self.log.output)
-        [(tried, _n, _w)] = [a for a in out.state.actions
-                             if a[1] == 'postcopy-resume']
-        [(resumed, _n, _d)] = [a for a in out.state.actions
-                               if a[1] == 'postcopy-resumed']
-        self.assertGreaterEqual(resumed - tried,
-                                monitor.DESTINATION_SETTLE_WAIT)
+        self.assertEqual(2, len(refusals))
+        self.assertEqual(3, out.state.resume_attempts)
+        tries = [t for t, name, _w in out.state.actions
+                 if name == 'postcopy-resume']
+        self.assertEqual(3, len(tries))
+        for earlier, later in zip(tries, tries[1:]):
+            self.assertAlmostEqual(recovery.RETRY_SOON, later - earlier,
+                                   delta=1.0)
 
     def test_link_never_restored_gives_up_and_keeps_both_halves(self):
         self.flags(live_migration_postcopy_recovery_timeout=60)
