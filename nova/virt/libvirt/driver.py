@@ -582,11 +582,19 @@ class _Peer(object):
         self._seen = utils.spawn_blocking(self._look)
 
     def _look(self):
+        # Said once per migration: whether recovery of a broken post-copy
+        # stream will be able to ask the destination (a compute service
+        # on the hypervisor's own network can; one outside it cannot).
         try:
-            return self._host.get_hostname() is not None
+            seen = self._host.get_hostname() is not None
         except Exception as exc:
-            LOG.debug('This process cannot see %s: %s', self._host.uri, exc)
+            LOG.info('Destination libvirt %s is not reachable from this '
+                     'compute service (%s): post-copy recovery will not '
+                     'ask it', self._host.uri, exc)
             return False
+        LOG.info('Destination libvirt %s is reachable from this compute '
+                 'service: post-copy recovery can ask it', self._host.uri)
+        return seen
 
     def _visible(self):
         # Asked only once a post-copy stream stalled, long after the look
