@@ -119,6 +119,11 @@ host_sock() { echo "$LAB_DIR/hosts/$1/run/libvirt-sock"; }
 host_uri() { echo "qemu+unix:///system?socket=$(host_sock "$1")"; }
 host_peer_uri() { echo "qemu+tcp://$(host_addr "$1")/system"; }
 host_keeper_name() { echo "nova-lab-keeper-$1"; }
+# The guests' network (setup.sh lab_bridge_up): each host's bridge over the
+# lab link, carrying the host's address; guests take addresses from
+# LAB_GUEST_ADDR_FIRST on (their metadata's net_ip).
+host_lan_dev() { echo br-lab; }
+LAB_GUEST_ADDR_FIRST=198.18.0.100
 
 # The management network (setup.sh step_mgmt_link): the root namespace
 # plays the controller (API, database, message bus) at LAB_MGMT_ADDR on the

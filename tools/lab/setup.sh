@@ -271,7 +271,7 @@ build_initrd() {
         die "$bb is dynamically linked; install busybox-static"
     fi
     stamp_new=$(cat "$LAB_TOOLS/guest/init" "$LAB_GUEST_DIR/dirtier" "$bb" \
-        "$LAB_GUEST_MODULES.stamp" | sha256sum | cut -d' ' -f1)
+        "$LAB_GUEST_MODULES.stamp" "$LAB_GUEST_DIR/echod" | sha256sum | cut -d' ' -f1)
     if [ -s "$LAB_INITRD" ] && [ "$(cat "$LAB_INITRD.stamp" 2>/dev/null)" = "$stamp_new" ]; then
         log "initramfs: up to date"
         return 0
@@ -291,8 +291,9 @@ build_initrd() {
     mkdir -p "$stage/lib/modules"
     cp "$LAB_GUEST_MODULES"/*.ko "$LAB_GUEST_MODULES/load.order" "$stage/lib/modules/"
     cp "$LAB_GUEST_DIR/dirtier" "$stage/bin/dirtier"
+    cp "$LAB_GUEST_DIR/echod" "$stage/bin/echod"
     cp "$LAB_TOOLS/guest/init" "$stage/init"
-    chmod 755 "$stage/init" "$stage/bin/dirtier"
+    chmod 755 "$stage/init" "$stage/bin/dirtier" "$stage/bin/echod"
     # The kernel opens /dev/console for init before devtmpfs is mounted.
     mknod -m 600 "$stage/dev/console" c 5 1
     (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$LAB_INITRD.tmp"
@@ -306,6 +307,7 @@ step_guest() {
     fetch_kernel
     guest_modules
     build_dirtier
+    build_echod
     build_initrd
 }
 
@@ -610,7 +612,8 @@ step_network() {
         ip link add veth-lab-a netns lab-a type veth peer name veth-lab-b netns lab-b
     fi
     for h in $LAB_HOSTS; do
-        ip -n "$h" addr replace "$(host_addr "$h")/$LAB_SUBNET_PREFIX" dev "$(host_veth "$h")"
+        lab_bridge_up "$h"
+        ip -n "$h" addr replace "$(host_addr "$h")/$LAB_SUBNET_PREFIX" dev "$(host_lan_dev "$h")"
         ip -n "$h" link set "$(host_veth "$h")" up
         # A partition left by fault.sh (or a drill that died) goes too.
         ip netns exec "$h" nft delete table inet nova_lab_partition 2>/dev/null || true
@@ -648,6 +651,56 @@ step_mgmt_link() {
     log "management network: $LAB_MGMT_BRIDGE $LAB_MGMT_ADDR/$LAB_MGMT_PREFIX;" \
         "$(for h in $LAB_HOSTS; do printf '%s %s ' "$h" "$(host_mgmt_addr "$h")"; done)"
 }
+
+# ---- The guests' network (issue 15) ---------------------------------------
+# Each host has a Linux bridge (host_lan_dev, br-lab) whose port is the
+# host's end of the lab link (the veth pair), and the host's lab address
+# (198.18.0.x) lives on the bridge: guests attached to it (libvirt
+# <interface type='bridge'>, the driver's [libvirt] guest_bridge) share one
+# L2 segment with both hosts, wherever they run.  A guest takes its address
+# from its metadata (net_ip=, on its kernel command line; the lab keeps
+# LAB_GUEST_ADDR_FIRST.. of the subnet for guests) and answers ping and an
+# echo on udp/tcp port 7; lab-a's own stack is the client (NOVA_LAB_CLIENT_NETNS).
+# After a migration QEMU announces the guest (RARP from the destination),
+# and the bridges learn its new port.  fault.sh works as before: link-down
+# takes the bridge's port down (the guests' segment is cut with the hosts'
+# link), a partition drops the hosts' own addresses only.
+
+# build_echod: the guest's echo service (guest/echo.c), static.
+build_echod() {
+    local src=$LAB_TOOLS/guest/echo.c out=$LAB_GUEST_DIR/echod stamp
+    stamp=$( (cat "$src"; gcc --version | head -n1) | sha256sum | cut -d' ' -f1)
+    if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
+    log "building echod (gcc -static -O2)"
+    gcc -static -O2 -Wall -o "$out.tmp" "$src"
+    mv "$out.tmp" "$out"
+    echo "$stamp" >"$out.stamp"
+}
+
+# lab_bridge_up HOST: the bridge, the veth as its port, no address left on
+# the veth (an older lab had it there).  Idempotent.
+lab_bridge_up() {
+    local h=$1 br veth
+    br=$(host_lan_dev "$h")
+    veth=$(host_veth "$h")
+    if ! ip -n "$h" link show "$br" >/dev/null 2>&1; then
+        ip -n "$h" link add "$br" type bridge stp_state 0 forward_delay 0
+    fi
+    ip -n "$h" link set "$veth" master "$br"
+    ip -n "$h" addr del "$(host_addr "$h")/$LAB_SUBNET_PREFIX" dev "$veth" 2>/dev/null || true
+    ip -n "$h" link set "$br" up
+}
+
+# lab_network_env: the guests' network in lab.env.
+lab_network_env() {
+    echo "NOVA_LAB_BRIDGE=$(host_lan_dev lab-a)"
+    echo "NOVA_LAB_GUEST_PREFIX=$LAB_SUBNET_PREFIX"
+    echo "NOVA_LAB_GUEST_ADDR_FIRST=$LAB_GUEST_ADDR_FIRST"
+    echo "NOVA_LAB_CLIENT_NETNS=lab-a"
+}
+# ---- end of the guests' network -------------------------------------------
 
 show_host_logs() {
     local host=$1 hd
@@ -790,6 +843,7 @@ write_env() {
         echo "NOVA_LAB_HOSTS=lab-a,lab-b"
         echo "NOVA_LAB_STACK=$STACK_NAME"
         echo "NOVA_LAB_MACHINE_TYPE=$MACHINE_TYPE"
+        lab_network_env
         echo "NOVA_LAB_MGMT_ADDR=$LAB_MGMT_ADDR"
         for h in $LAB_HOSTS; do
             L=$(host_letter "$h")
