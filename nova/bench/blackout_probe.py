@@ -136,6 +136,9 @@ def blackout(sent: Sequence[Tuple[int, float]],
         b = after[0] if after else last_send
         best = (b - a, a, b)
     gap, a, b = best
+    if window is None:
+        # The whole record: answering again after its longest gap.
+        result.answering_after = b <= times[-1]
     result.blackout_s = gap
     result.gap_start, result.gap_end = a, b
     result.lost_in_gap = sum(1 for seq, t in sent_at.items()
@@ -254,7 +257,19 @@ def main(argv=None):
     parser.add_argument('--duration', type=float)
     parser.add_argument('--once', action='store_true')
     parser.add_argument('--tcp', action='store_true')
+    parser.add_argument('--report', metavar='JSON',
+                        help='no probing: print the blackout of a record '
+                             'this tool wrote (ADDRESS is only a label)')
     args = parser.parse_args(argv)
+    if args.report:
+        with open(args.report) as handle:
+            data = json.load(handle)
+        seen = blackout([tuple(p) for p in data['sent']],
+                        [tuple(p) for p in data['answers']],
+                        interval=data['interval'])
+        print('blackout seen by a client of %s (UDP echo every %g ms): %s'
+              % (args.address, data['interval'] * 1000, seen.summary()))
+        return 0
     target = (args.address, args.port)
     if args.tcp:
         return 0 if tcp_echo_once(target) else 1

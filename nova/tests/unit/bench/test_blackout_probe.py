@@ -53,6 +53,14 @@ class BlackoutTestCase(testtools.TestCase):
         # Up to the last request: at least this long.
         self.assertAlmostEqual(4.99 - 2.992, seen.blackout_s, places=6)
 
+    def test_whole_record(self):
+        sent, answers = steady(500, silent=range(200, 230))
+        seen = probe.blackout(sent, answers)
+        self.assertAlmostEqual(0.31, seen.blackout_s, places=6)
+        self.assertTrue(seen.answering_after)
+        sent, answers = steady(500, silent=range(300, 500))
+        self.assertFalse(probe.blackout(sent, answers).answering_after)
+
     def test_no_answer_at_all(self):
         sent, _answers = steady(50)
         seen = probe.blackout(sent, [], window=(0.1, 0.2))
