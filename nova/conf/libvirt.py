@@ -53,6 +53,23 @@ QEMU announces the guest (RARP) so the segment learns where it went.
 Empty (the default) means no NICs: booting a guest with ``net_ip`` fails.
 """),
     cfg.StrOpt(
+        'instances_path',
+        default='/var/lib/nova/instances',
+        help="""
+Directory on the hypervisor host where instances' disk images live.
+
+An instance with a root disk (instance metadata ``disk_mib``, a whole number
+of MiB) gets a qcow2 image here, created through this host's libvirt daemon
+in a ``dir`` storage pool named ``nova-instances`` (so the path is the one
+QEMU sees, wherever the compute service runs). Local storage: a live
+migration must then be a block migration (``block_migration`` true, or
+``auto`` from API microversion 2.25), which creates the image on the
+destination first and copies the disk before the memory. Shared storage:
+mount the same NFS export (or another filesystem libvirt knows as shared)
+at this path on every host; libvirt refuses to treat a local directory as
+shared.
+"""),
+    cfg.StrOpt(
         'connection_uri',
         default='',
         help="""

@@ -17,6 +17,10 @@ class LibvirtLiveMigrateData(object):
     target_connect_addr: Optional[str] = None
     block_migration: bool = False
     disk_bytes: int = 0
+    # The source's local disks for a block migration (DiskInfo dicts: device,
+    # path, virtual size, format, backing file): the destination's
+    # pre_live_migration creates the same images before the copy starts.
+    disks: Optional[list] = None
     dest_uri: Optional[str] = None
     # Set by the source when it paused the guest to force completion: the
     # destination must resume it.

@@ -12,7 +12,10 @@ import re
 
 # Guest command-line parameters an instance's metadata may set, and the
 # values they accept: numbers only, so metadata cannot inject options.
-WORKLOAD_PARAMS = ('dirty_mib', 'dirty_rate', 'tlb_kick_ms')
+# disk_fill_mib / disk_rate / disk_check_s: the lab guest's disk workload
+# (MiB it fills and checks, MiB/s it rewrites, seconds between checks).
+WORKLOAD_PARAMS = ('dirty_mib', 'dirty_rate', 'tlb_kick_ms',
+                   'disk_fill_mib', 'disk_rate', 'disk_check_s')
 _NUMBER = re.compile(r'^[0-9]{1,7}$')
 # The guest's network address (IPv4 with its prefix, e.g. 198.18.0.100/24):
 # metadata ``net_ip`` gives the guest a NIC (where the compute host has a

@@ -26,7 +26,7 @@ T_SETUP=$(now_s)
 
 LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount
-nftables socat openssl"
+nftables socat openssl qemu-utils"
 
 APT_UPDATED=0
 apt_update_once() {
@@ -271,7 +271,7 @@ build_initrd() {
         die "$bb is dynamically linked; install busybox-static"
     fi
     stamp_new=$(cat "$LAB_TOOLS/guest/init" "$LAB_GUEST_DIR/dirtier" "$bb" \
-        "$LAB_GUEST_MODULES.stamp" "$LAB_GUEST_DIR/echod" | sha256sum | cut -d' ' -f1)
+        "$LAB_GUEST_MODULES.stamp" "$LAB_TOOLS/guest/diskload" "$LAB_GUEST_DIR/echod" | sha256sum | cut -d' ' -f1)
     if [ -s "$LAB_INITRD" ] && [ "$(cat "$LAB_INITRD.stamp" 2>/dev/null)" = "$stamp_new" ]; then
         log "initramfs: up to date"
         return 0
@@ -290,6 +290,8 @@ build_initrd() {
     done
     mkdir -p "$stage/lib/modules"
     cp "$LAB_GUEST_MODULES"/*.ko "$LAB_GUEST_MODULES/load.order" "$stage/lib/modules/"
+    cp "$LAB_TOOLS/guest/diskload" "$stage/bin/diskload"
+    chmod 755 "$stage/bin/diskload"
     cp "$LAB_GUEST_DIR/dirtier" "$stage/bin/dirtier"
     cp "$LAB_GUEST_DIR/echod" "$stage/bin/echod"
     cp "$LAB_TOOLS/guest/init" "$stage/init"

@@ -37,6 +37,24 @@ class GuestConfig(object):
     machine_type: str = 'pc'
     # NICs (GuestInterface); none by default: a guest without a network.
     interfaces: tuple = ()
+    # Disks (GuestDisk); none by default: a guest without a disk.
+    disks: tuple = ()
+
+
+@dataclasses.dataclass
+class GuestDisk(object):
+    """A file-backed virtio disk (``<disk type='file'>``): the instance's
+    image in the host's instances pool (nova.virt.libvirt.disk).
+
+    ``cache='none'`` (O_DIRECT, Nova's default where the filesystem has it)
+    keeps no copy of the guest's writes in the host's page cache, so the
+    image is consistent for the destination at the switch-over.
+    """
+
+    path: str
+    target: str = 'vda'
+    format: str = 'qcow2'
+    cache: str = 'none'
 
 
 @dataclasses.dataclass
@@ -108,6 +126,23 @@ def guest_xml(cfg):
         console = _sub(devices, 'console', type='file')
         _sub(console, 'source', path=cfg.console_path, append='on')
         _sub(console, 'target', type='serial', port=0)
+    for disk in cfg.disks:
+        if not disk.path or not disk.path.startswith('/'):
+            raise ValueError('disk path must be absolute, not %r' % disk.path)
+        if not re.match(r'^vd[a-z]$', disk.target or ''):
+            raise ValueError('disk target must be vda..vdz, not %r'
+                             % disk.target)
+        if disk.format not in ('qcow2', 'raw'):
+            raise ValueError('disk format must be qcow2 or raw, not %r'
+                             % disk.format)
+        if disk.cache not in ('none', 'writethrough', 'writeback',
+                              'directsync', 'unsafe'):
+            raise ValueError('unknown disk cache mode %r' % disk.cache)
+        element = _sub(devices, 'disk', type='file', device='disk')
+        _sub(element, 'driver', name='qemu', type=disk.format,
+             cache=disk.cache)
+        _sub(element, 'source', file=disk.path)
+        _sub(element, 'target', dev=disk.target, bus='virtio')
     for nic in cfg.interfaces:
         if not _MAC.match(nic.mac or ''):
             raise ValueError('MAC address must look like 52:54:00:12:34:56, '

@@ -23,6 +23,7 @@ from nova.objects import migrate_data as migrate_data_obj
 from nova import utils
 from nova.virt import driver
 from nova.virt.libvirt import config as libvirt_config
+from nova.virt.libvirt import disk as libvirt_disk
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import host_facts
@@ -76,6 +77,9 @@ class LibvirtDriver(driver.ComputeDriver):
         self._clock = clock or utils.RealClock()
         self._active = {}
         self._active_lock = threading.Lock()
+        # Instances whose images pre_live_migration created here (a block
+        # migration): only those are removed again by a rollback.
+        self._incoming_disks = set()
         self._host.register_lifecycle_handler(self._on_lifecycle_event)
         self._host.register_iteration_handler(self._on_migration_iteration)
 
@@ -133,6 +137,7 @@ class LibvirtDriver(driver.ComputeDriver):
             interfaces = (libvirt_config.GuestInterface(
                 bridge=lvconf.guest_bridge,
                 mac=libvirt_config.guest_mac(instance.uuid)),)
+        disks = self._create_root_disk(instance, metadata)
         console = None
         if lvconf.guest_console_dir:
             console = '%s/%s.log' % (lvconf.guest_console_dir.rstrip('/'),
@@ -143,15 +148,102 @@ class LibvirtDriver(driver.ComputeDriver):
             vcpus=instance.vcpus or 1, virt_type=lvconf.virt_type,
             image=image,
             extra_cmdline=libvirt_config.workload_cmdline(metadata),
-            console_path=console, interfaces=interfaces))
+            console_path=console, interfaces=interfaces, disks=disks))
         LOG.info('Starting guest', instance=instance)
         return self._host.create_guest(xml)
+
+    # -- instance disks ------------------------------------------------------
+
+    def _instances_pool(self):
+        return self._host.instances_pool(
+            libvirt_disk.pool_xml(self._conf.libvirt.instances_path),
+            libvirt_disk.POOL_NAME)
+
+    def _create_root_disk(self, instance, metadata):
+        """The instance's root image (metadata ``disk_mib``), or none."""
+        size = libvirt_disk.root_disk_bytes(
+            metadata, getattr(instance, 'root_gb', 0) or 0)
+        if not size:
+            return ()
+        pool = self._instances_pool()
+        name = libvirt_disk.volume_name(instance.uuid)
+        # A leftover of an earlier guest with this uuid is not this one's.
+        self._host.delete_volume(pool, name)
+        path = self._host.create_volume(pool, libvirt_disk.volume_xml(
+            name, size))
+        LOG.info('Root disk %s: %d MiB qcow2', path, size // libvirt_disk.MiB,
+                 instance=instance)
+        return (libvirt_config.GuestDisk(path=path,
+                                         target=libvirt_disk.ROOT_TARGET),)
+
+    def _delete_disks(self, instance_uuid):
+        """Remove the instance's images from this host's pool."""
+        try:
+            pool = self._instances_pool()
+            return self._host.delete_volume(
+                pool, libvirt_disk.volume_name(instance_uuid))
+        except self._lv.libvirtError as exc:
+            LOG.warning('Could not delete the disk of %s: %s', instance_uuid,
+                        exc)
+            return False
+
+    def get_instance_disk_info(self, instance):
+        """The guest's local disks as the destination must re-create them
+        before a block migration: [DiskInfo] with virtual sizes and backing
+        files, read from this host's libvirt (Nova's disk_info).
+        """
+        guest = self._guest_of(instance)
+        disks = libvirt_disk.disks_from_domain_xml(guest.get_xml_desc())
+        if not disks:
+            return []
+        pool = self._instances_pool()
+        for info in disks:
+            found = self._host.find_volume(
+                pool, info.path.rsplit('/', 1)[-1])
+            if found is None:
+                raise exception.InternalError(
+                    'Disk %s of %s is not in the %s storage pool at %s' % (
+                        info.path, instance.uuid, libvirt_disk.POOL_NAME,
+                        self._conf.libvirt.instances_path))
+            info.virt_size = found[1]
+        return disks
+
+    def _create_incoming_disks(self, instance, disks):
+        """Destination side of a block migration: an empty image of the same
+        virtual size, format and backing file for every disk of the source,
+        at the same path, for QEMU's NBD server to receive the copy.
+        """
+        pool = self._instances_pool()
+        for info in disks:
+            name = info.path.rsplit('/', 1)[-1]
+            if self._host.find_volume(pool, name) is not None:
+                raise exception.MigrationPreCheckError(
+                    reason='%s already exists on this host: shared storage '
+                           'needs no block migration, and a leftover must '
+                           'not be overwritten' % info.path)
+            path = self._host.create_volume(pool, libvirt_disk.volume_xml(
+                name, info.virt_size, fmt=info.format,
+                backing_file=info.backing_file))
+            if path != info.path:
+                self._host.delete_volume(pool, name)
+                raise exception.MigrationPreCheckError(
+                    reason='the destination keeps instance disks at %s, the '
+                           'source at %s: [libvirt] instances_path must be '
+                           'the same on both' % (path, info.path))
+            LOG.info('Created %s (%d MiB) for the incoming block migration',
+                     path, info.virt_size // libvirt_disk.MiB,
+                     instance=instance)
+        self._incoming_disks.add(instance.uuid)
 
     def destroy(self, context, instance):
         """Stop and undefine the guest here, if this host has it."""
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
             return False
+        try:
+            xml = guest.get_xml_desc()
+        except self._lv.libvirtError:
+            xml = '<domain/>'
         exists, active = guest.exists_active()
         if active:
             guest.destroy()
@@ -163,6 +255,8 @@ class LibvirtDriver(driver.ComputeDriver):
             except self._lv.libvirtError as exc:
                 if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
                     raise
+        if libvirt_disk.disks_from_domain_xml(xml):
+            self._delete_disks(instance.uuid)
         return True
 
     def _guest_of(self, instance):
@@ -228,6 +322,9 @@ class LibvirtDriver(driver.ComputeDriver):
         data = migrate_data or migrate_data_obj.LibvirtLiveMigrateData()
         data.target_connect_addr = (
             self._conf.libvirt.live_migration_inbound_addr or None)
+        if data.block_migration and data.disks:
+            self._create_incoming_disks(instance, [
+                libvirt_disk.DiskInfo.from_dict(d) for d in data.disks])
         return data
 
     def post_live_migration_at_destination(self, context, instance,
@@ -257,10 +354,16 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
+            if instance.uuid in self._incoming_disks:
+                self._incoming_disks.discard(instance.uuid)
+                self._delete_disks(instance.uuid)
             return
         exists, active = guest.exists_active()
         if exists and not active:
             guest.undefine()
+            if instance.uuid in self._incoming_disks:
+                self._incoming_disks.discard(instance.uuid)
+                self._delete_disks(instance.uuid)
 
     # -- flags ------------------------------------------------------------
 
@@ -396,6 +499,15 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._lv, addr, lvconf.live_migration_tunnelled,
                 lvconf.live_migration_bandwidth, plan.parallel_connections,
                 postcopy=plan.postcopy)
+            if block_migration:
+                disks = [libvirt_disk.DiskInfo.from_dict(d) for d in
+                         (migrate_data.disks if migrate_data else None) or
+                         []] or self.get_instance_disk_info(instance)
+                # Nova's migrate_disks: only the local disks are copied.
+                params[self._lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [
+                    d.target for d in disks]
+                if migrate_data is not None:
+                    migrate_data.disk_bytes = libvirt_disk.data_bytes(disks)
         except ValueError as exc:
             # Nothing has started: the guest has not been touched.
             raise exception.MigrationPreCheckError(reason=str(exc))
@@ -526,6 +638,10 @@ class LibvirtDriver(driver.ComputeDriver):
         if job_type == libvirt_guest.JOB_COMPLETED:
             LOG.info('Live migration completed', instance=instance)
             self._save_final_stats(instance, migrate_data, state)
+            if block_migration:
+                # The destination has its own copy now (Nova's cleanup of
+                # the source after a migration without shared storage).
+                self._delete_disks(instance.uuid)
             if migrate_data is not None:
                 migrate_data.paused_for_completion = state.paused_by_monitor
             post_method(context, instance, dest, block_migration,

@@ -214,3 +214,55 @@ class Host(object):
     def list_guests(self):
         return [libvirt_guest.Guest(d, self._libvirt)
                 for d in self.get_connection().listAllDomains(0)]
+
+    # -- instance disks (a libvirt 'dir' storage pool) ----------------------
+
+    def instances_pool(self, pool_xml, name):
+        """The active storage pool ``name``, started from ``pool_xml`` (a
+        transient pool: libvirt creates its directory) when the daemon has
+        none by that name, e.g. after a restart. The pool is refreshed so
+        that images another host created there (shared storage) are seen.
+        """
+        conn = self.get_connection()
+        lv = self._libvirt
+        try:
+            pool = conn.storagePoolLookupByName(name)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_POOL:
+                raise
+            pool = conn.storagePoolCreateXML(
+                pool_xml, lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+        if not pool.isActive():
+            pool.create(0)
+        pool.refresh(0)
+        return pool
+
+    def create_volume(self, pool, volume_xml):
+        """Create an image in ``pool``; returns its path as QEMU sees it."""
+        return pool.createXML(volume_xml, 0).path()
+
+    def find_volume(self, pool, name):
+        """(path, capacity bytes) of the image ``name`` in ``pool``.
+
+        None when the pool has no such image.
+        """
+        lv = self._libvirt
+        try:
+            vol = pool.storageVolLookupByName(name)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            return None
+        return vol.path(), vol.info()[1]
+
+    def delete_volume(self, pool, name):
+        """Delete the image ``name`` from ``pool``; False when none."""
+        lv = self._libvirt
+        try:
+            vol = pool.storageVolLookupByName(name)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            return False
+        vol.delete(0)
+        return True
