@@ -72,6 +72,7 @@ nova-all --config-file "$state/nova.conf" --lab-env /var/tmp/nova-lab/lab.env \
     --port "$port" > "$state/nova-all.log" 2>&1 &
 aio=$!
 cleanup() {
+    if [ -n "${probe:-}" ]; then kill "$probe" 2>/dev/null || true; fi
     if [ -n "${server:-}" ]; then
         nova delete "$server" >/dev/null 2>&1 || true
         sleep 3
@@ -98,6 +99,7 @@ nova hypervisor-list
 say "Booting a busy guest on lab-a (dirties 60 MiB/s of 64 MiB)"
 server=$(nova boot --flavor lab.small --image lab-guest \
     --meta dirty_mib=64 --meta dirty_rate=60 \
+    --meta net_ip="$NOVA_LAB_GUEST_ADDR_FIRST/$NOVA_LAB_GUEST_PREFIX" \
     --availability-zone nova:lab-a busy-guest | awk '/ id /{print $4}')
 echo "server $server"
 for _ in $(seq 1 120); do
@@ -113,6 +115,21 @@ for _ in $(seq 1 120); do
 done
 echo "guest console: $(grep DIRTIER "$console" | tail -1)"
 nova show "$server" | grep -E 'OS-EXT-SRV-ATTR:host |status'
+
+# The guest's NIC (on the lab's bridge, br-lab) answers a client on the
+# lab network; the probe sends it a UDP echo every 10 ms through the move.
+guest_ip=$NOVA_LAB_GUEST_ADDR_FIRST
+probe_py() {
+    ip netns exec "$NOVA_LAB_CLIENT_NETNS" "$venv/bin/python" -I \
+        "$top/nova/bench/blackout_probe.py" "$guest_ip" "$@"
+}
+say "A client in $NOVA_LAB_CLIENT_NETNS probes the guest at $guest_ip (UDP echo every 10 ms)"
+for _ in $(seq 1 60); do probe_py --once && break; sleep 1; done
+probe_py --once || { echo "the guest does not answer at $guest_ip" >&2; exit 1; }
+probe_py --tcp && echo "the guest answers UDP and TCP echo at $guest_ip"
+probe_py >"$state/probe.json" 2>"$state/probe.log" &
+probe=$!
+sleep 1
 
 say "nova live-migration busy-guest lab-b"
 nova live-migration "$server" lab-b
@@ -147,9 +164,23 @@ fi
 say "nova-manage live-migration watch $mid"
 manage live-migration watch "$mid" --timeout 900 || true
 [ -z "$forcer" ] || wait "$forcer"
+sleep 1
+kill -TERM "$probe" 2>/dev/null || true
+wait "$probe" || true
+probe=
 
 say "nova-manage live-migration show $mid"
 manage live-migration show "$mid"
+echo "QEMU's downtime (lab-b's completed job):" \
+    "$(virsh -q -c "$NOVA_LAB_B_URI" domjobinfo "$server" --completed --keep-completed 2>/dev/null |
+        awk -F': *' '/downtime/ { print $2; exit }')"
+probe_py --report "$state/probe.json"
+if probe_py --once && probe_py --tcp; then
+    echo "the guest answers UDP and TCP echo at $guest_ip after the move"
+else
+    echo "the guest does not answer at $guest_ip after the move" >&2
+    exit 1
+fi
 plot="$state/migration-$mid.png"
 if manage live-migration plot "$mid" -o "$plot"; then
     echo "the migration's timeline, plotted: $plot"
