@@ -1,0 +1,159 @@
+"""Block migration of guests with a local qcow2 disk on the real lab.
+
+The guest boots on lab-a with a root disk in lab-a's own instances pool
+(``[libvirt] instances_path``, /var/lib/libvirt/instances: a directory each
+lab host has privately); lab-b's ``pre_live_migration`` creates the empty
+image of the same size from lab-a's disk info, and lab-a's driver migrates
+with VIR_MIGRATE_NON_SHARED_INC and ``migrate_disks``: QEMU mirrors the disk
+over NBD first, then the memory. The guest fills part of its disk with
+random blocks, keeps their SHA-256 in memory and reads them back from the
+disk every few seconds (``LABDISK check``, tools/lab/guest/diskload): the
+first check that runs on lab-b reads lab-b's copy.
+
+Shared storage (no copy) is not tested here: this machine's kernel has
+neither an NFS client nor server (tools/lab/README.rst, "Shared storage").
+"""
+
+import re
+import time
+
+from nova.tests.functional.libvirt import lab
+from nova.tests.functional.libvirt import test_live_migration as base
+from nova.virt.libvirt import disk as libvirt_disk
+
+MiB = 1024 * 1024
+INSTANCES_PATH = '/var/lib/libvirt/instances'
+CHECK = re.compile(r'LABDISK check n=(?P<n>\d+) (?P<verdict>ok|BAD)'
+                   r'(?: blocks=(?P<blocks>[0-9,]+))?')
+READY = 'LABDISK ready'
+
+
+def disk_checks(path):
+    """[(n, 'ok'|'BAD', blocks)] the guest printed so far."""
+    with open(path, errors='replace') as handle:
+        return [(int(m.group('n')), m.group('verdict'), m.group('blocks'))
+                for m in CHECK.finditer(handle.read())]
+
+
+class BlockMigrationTestCase(base.LabTestCase):
+
+    def setUp(self):
+        super(BlockMigrationTestCase, self).setUp()
+        self.flags(instances_path=INSTANCES_PATH)
+
+    def boot_with_disk(self, disk_mib, fill_mib, rate=0, **workload):
+        metadata = {'disk_mib': str(disk_mib), 'disk_fill_mib': str(fill_mib),
+                    'disk_rate': str(rate), 'disk_check_s': '4'}
+        metadata.update(workload)
+        instance = self.boot(memory_mb=192, metadata=metadata)
+        lab.wait_for(lambda: disk_checks(self.console), 120,
+                     what="the guest's first disk check")
+        self.assertEqual('ok', disk_checks(self.console)[0][1],
+                         disk_checks(self.console))
+        return instance
+
+    def block_migrate(self, instance):
+        """lab-b's pre_live_migration, then lab-a's block migration.
+
+        Every save of the Migration record (what ``server migration show``
+        reads) is kept with its time.
+        """
+        saves = []
+
+        def saver(mig):
+            saves.append((time.monotonic(), mig.status, mig.disk_total,
+                          mig.disk_processed, mig.disk_remaining,
+                          mig.memory_processed))
+
+        data = lab.migrate_data(self.b['addr'], saver=saver)
+        data.block_migration = True
+        data.disks = [d.to_dict() for d in
+                      self.driver_a.get_instance_disk_info(instance)]
+        self.driver_b.pre_live_migration(None, instance, data)
+        calls = []
+
+        def post(context, inst, dest, block, migrate_data):
+            calls.append(('post', block))
+            self.driver_b.post_live_migration_at_destination(
+                context, inst, migrate_data)
+
+        def recover(context, inst, dest, migrate_data, migration_status):
+            calls.append(('recover', migration_status))
+            self.driver_b.rollback_live_migration_at_destination(
+                context, inst)
+
+        started = time.monotonic()
+        result = self.driver_a.live_migration(
+            None, instance, 'lab-b', post, recover, block_migration=True,
+            migrate_data=data)
+        result.wall = time.monotonic() - started
+        result.calls = calls
+        result.saves = saves
+        result.migrate_data = data
+        return result
+
+    def assertDiskIntactOnDestination(self, checks_before):
+        """A disk check that started after the switch says ok."""
+        last = max([n for n, _v, _b in checks_before] or [0])
+        # The check running at the switch may have started on lab-a: wait
+        # for the one after it, which ran wholly on lab-b.
+        lab.wait_for(lambda: [c for c in disk_checks(self.console)
+                              if c[0] >= last + 2], 90,
+                     what='a disk check on the destination')
+        after = [c for c in disk_checks(self.console) if c[0] > last]
+        self.assertEqual([], [c for c in after if c[1] != 'ok'],
+                         'disk checks after the move: %s' % after)
+
+    def assertDiskPhaseSeen(self, result, disk_bytes):
+        """The record's disk figures moved while the disk was copied."""
+        during = [s for s in result.saves if s[2] > 0 and s[4] > 0]
+        self.assertTrue(during, 'no save showed a disk still being copied: '
+                        '%s' % result.saves)
+        totals = {s[2] for s in during}
+        self.assertTrue(all(t >= disk_bytes // 2 for t in totals),
+                        (totals, disk_bytes))
+        processed = [s[3] for s in result.saves]
+        self.assertGreater(max(processed), min(processed), result.saves)
+
+    def _run(self, case, disk_mib, fill_mib, rate=0, **workload):
+        instance = self.boot_with_disk(disk_mib, fill_mib, rate, **workload)
+        source = self.driver_a.get_instance_disk_info(instance)
+        self.assertEqual(['vda'], [d.target for d in source])
+        self.assertEqual(disk_mib * MiB, source[0].virt_size)
+        checks_before = disk_checks(self.console)
+        result = self.block_migrate(instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual([('post', True)], result.calls)
+        self.assertEqual((False, True), self.where(instance))
+        self.assertEqual(disk_mib * MiB, result.migrate_data.disk_bytes)
+        # The destination has its own image now; the source's is gone.
+        pool_b = self.driver_b._instances_pool()
+        pool_a = self.driver_a._instances_pool()
+        name = libvirt_disk.volume_name(instance.uuid)
+        self.assertIsNotNone(self.driver_b.host.find_volume(pool_b, name))
+        self.assertIsNone(self.driver_a.host.find_volume(pool_a, name))
+        self.assertDiskIntactOnDestination(checks_before)
+        self.assertGuestKeepsRunning()
+        self.assertDiskPhaseSeen(result, disk_mib * MiB)
+        figures = self.record(case, result, instance)
+        figures.update({
+            'disk_mib': disk_mib, 'disk_fill_mib': fill_mib,
+            'disk_rate': rate,
+            'disk_processed_mib': round(max(s[3] for s in result.saves) /
+                                        MiB, 1)})
+        lab.write_figures(self, 'NOVA_LAB_RESULTS', figures)
+        return result
+
+    def test_idle_guest_block_migrates_with_its_disk(self):
+        self.flags(live_migration_bandwidth=100)
+        self._run('block-idle', disk_mib=64, fill_mib=32,
+                  dirty_mib='32', dirty_rate='0')
+
+    def test_busy_guest_block_migrates_while_writing_its_disk(self):
+        # Memory dirtied at 20 MiB/s and two 1 MiB disk blocks rewritten
+        # per second while the disk is mirrored; the link capped at
+        # 50 MiB/s, auto-converge allowed.
+        self.flags(live_migration_bandwidth=50,
+                   live_migration_permit_auto_converge=True)
+        self._run('block-busy', disk_mib=96, fill_mib=48, rate=2,
+                  dirty_mib='48', dirty_rate='20')
