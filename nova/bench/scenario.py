@@ -125,9 +125,15 @@ def run(conf, memory_mib=1024, dirty_mib_s=0.0, working_set_mib=256,
         data.migration.status = migration_status
         data.migration.save()
 
+    disks = None
+    if block_migration and disk_mib:
+        # What the destination's pre-live-migration step reports.
+        disks = [{'target': dom.disk_target, 'virt_size': disk_mib * MiB,
+                  'path': '/var/lib/nova/instances/%s/disk' % (
+                      dom.UUIDString()), 'format': 'qcow2'}]
     data = migrate_data_obj.LibvirtLiveMigrateData(
         migration=mig, block_migration=bool(block_migration),
-        disk_bytes=disk_mib * MiB if block_migration else 0)
+        disk_bytes=disk_mib * MiB if block_migration else 0, disks=disks)
     result = driver.live_migration(None, instance, dest, post, recover,
                                    block_migration=block_migration,
                                    migrate_data=data)

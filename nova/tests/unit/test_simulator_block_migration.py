@@ -256,3 +256,25 @@ class BlackoutTestCase(testtools.TestCase):
         job.advance(1.0)
         self.assertEqual(0.0, job.blackout_s)
         self.assertIsNone(job.blackout_cause)
+
+
+class FakeStoragePoolTestCase(testtools.TestCase):
+
+    def test_pool_and_volumes(self):
+        hv = fakelibvirt.Hypervisors()
+        conn = hv.add_host('src')
+        exc = self.assertRaises(fakelibvirt.libvirtError,
+                                conn.storagePoolLookupByName, 'nova')
+        self.assertEqual(C.VIR_ERR_NO_STORAGE_POOL, exc.get_error_code())
+        pool = conn.storagePoolCreateXML(
+            "<pool type='dir'><name>nova</name><target><path>/srv/i</path>"
+            "</target></pool>", C.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+        self.assertIs(pool, conn.storagePoolLookupByName('nova'))
+        vol = pool.createXML("<volume><name>d</name><capacity unit='bytes'>"
+                             "1024</capacity></volume>")
+        self.assertEqual('/srv/i/d', vol.path())
+        self.assertEqual(1024, pool.storageVolLookupByName('d').info()[1])
+        vol.delete(0)
+        exc = self.assertRaises(fakelibvirt.libvirtError,
+                                pool.storageVolLookupByName, 'd')
+        self.assertEqual(C.VIR_ERR_NO_STORAGE_VOL, exc.get_error_code())
