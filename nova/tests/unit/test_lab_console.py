@@ -76,6 +76,16 @@ class ConsoleVerdictTest(testtools.TestCase):
                    + report(6, 600))
         self.assertEqual('damaged', lab.guest_verdict(self.path)[0])
 
+    def test_soft_lockup_is_damage_unless_the_test_stalled_the_guest(self):
+        lockup = ('[   74.15] watchdog: BUG: soft lockup - CPU#0 stuck for '
+                  '61s! [dirtier:86]\n')
+        self.write(BOOT + report(5, 500) + lockup + report(71, 700))
+        self.assertEqual('damaged', lab.guest_verdict(self.path)[0])
+        self.assertEqual('damaged',
+                         lab.guest_verdict(self.path, stall_s=60)[0])
+        self.assertEqual(('ok', []),
+                         lab.guest_verdict(self.path, stall_s=70))
+
 
 class KeepLogsTest(testtools.TestCase):
 

@@ -185,23 +185,46 @@ static unsigned long calibrate(double target_pps, double *achieved_pps)
     return spins_per_page;
 }
 
-/* Child process that only wakes up every kick_ms ms (see above). */
+/*
+ * Two child processes that hand a byte to each other every kick_ms ms (see
+ * above).  Each hand-over switches between two address spaces, so the
+ * guest kernel writes CR3 twice per tick even when the dirtier itself
+ * sleeps (an idle guest): one process waking alone from idle keeps its
+ * address space loaded and writes no CR3 at all.
+ */
 static void start_tlb_kicker(unsigned long kick_ms)
 {
     pid_t parent = getpid();
     struct timespec ts;
+    int ping[2], pong[2];
+    char byte = 0;
 
     if (kick_ms == 0)
         return;
-    if (fork() != 0)
+    if (pipe(ping) != 0 || pipe(pong) != 0)
+        return; /* run without the kicker */
+    if (fork() != 0) {
+        close(ping[0]); close(ping[1]); close(pong[0]); close(pong[1]);
         return; /* parent (or fork failure: run without the kicker) */
+    }
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(0);
+    if (fork() == 0) {
+        /* The partner: answers each byte, so the two take turns. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (;;) {
+            if (read(ping[0], &byte, 1) != 1 || write(pong[1], &byte, 1) != 1)
+                _exit(0);
+        }
+    }
     ts.tv_sec = (time_t)(kick_ms / 1000);
     ts.tv_nsec = (long)(kick_ms % 1000) * 1000000L;
-    for (;;)
+    for (;;) {
         nanosleep(&ts, NULL);
+        if (write(ping[1], &byte, 1) != 1 || read(pong[0], &byte, 1) != 1)
+            nanosleep(&ts, NULL); /* partner gone: still wake up */
+    }
 }
 
 int main(int argc, char **argv)

@@ -145,7 +145,8 @@ class LabTestCase(testtools.TestCase):
             return driver.get_power_state(instance) == power_state.RUNNING
         return active(self.driver_a), active(self.driver_b)
 
-    def assertGuestKeepsRunning(self, extra_reports=2):
+    def assertGuestKeepsRunning(self, extra_reports=2, stall_s=0):
+        """The guest counts on, intact; ``stall_s``: see guest_verdict."""
         before = lab.console_reports(self.console)
         lab.wait_for(lambda: len(lab.console_reports(self.console)) >=
                      len(before) + extra_reports, 60,
@@ -153,12 +154,13 @@ class LabTestCase(testtools.TestCase):
         reports = lab.console_reports(self.console)
         # A restart resets the counter and ``bad``: name it before anything
         # else, so it is never mistaken for a lost write or a stuck guest.
-        verdict, evidence = lab.guest_verdict(self.console, before[-1])
+        verdict, evidence = lab.guest_verdict(self.console, before[-1],
+                                              stall_s)
         self.assertEqual('ok', verdict, 'guest %s: %s' % (verdict, evidence))
         self.assertGreater(reports[-1]['t'], before[-1]['t'])
         if before[-1]['pages']:
             self.assertGreater(reports[-1]['pages'], before[-1]['pages'])
-        self.assertEqual([], lab.console_problems(self.console))
+        self.assertEqual([], lab.console_problems(self.console, stall_s))
         self.assertEqual(0, reports[-1]['bad'])
         return reports
 
