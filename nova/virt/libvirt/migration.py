@@ -15,6 +15,9 @@ step                     function
 =======================  ===================================================
 job-type detection       ``finished_job_type``
 abort / timeout          ``timeout_action_due``, ``ProgressTracker``
+block migration's disks  ``copying_disks`` (no switch, no downtime step
+                         while only disks are copied; progress covers
+                         disks, then memory)
 post-copy switch         ``should_switch_to_postcopy``
 downtime stepping        ``downtime_steps``, ``downtime_step_due``
 stats update             ``migration_stats``, ``progress_percent``,
@@ -205,10 +208,11 @@ class ProgressTracker(object):
     starting over (pass 1 is its first pass, its pending a new baseline,
     reaching it counts as progress), so neither the jump of data
     remaining from the disk's last bytes to all of RAM nor the disk
-    phase's figures count against the memory passes. It also keeps what each pass
-    set out to send, how many passes (and polls) in a row looked like
-    pre-copy cannot finish, and the link's recent best rate, for the
-    post-copy switch.
+    phase's figures count against the memory passes.
+
+    It also keeps what each pass set out to send, how many passes (and
+    polls) in a row looked like pre-copy cannot finish, and the link's
+    recent best rate, for the post-copy switch.
     """
 
     started_at: float
