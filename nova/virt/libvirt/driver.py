@@ -128,7 +128,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """
         lvconf = self._conf.libvirt
         metadata = getattr(instance, 'metadata', None)
-        interfaces = ()
+        interfaces: tuple = ()
         if libvirt_config.network_address(metadata):
             if not lvconf.guest_bridge:
                 raise exception.InternalError(
