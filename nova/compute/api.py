@@ -473,7 +473,8 @@ class API(object):
         MigrationPreCheckError (400) for the current host, a disabled or
         down one, or one without room; NoValidHost (400) when ``host`` is
         None and no other host fits. ``block_migration``: True, False or
-        'auto' (these guests have no local disk: 'auto' means False).
+        'auto' (microversion 2.25: the destination copies the guest's local
+        disks unless it shares their storage).
         """
         method = 'os-migrateLive'
         inst = self._get_instance(ctx, uuid)
@@ -491,8 +492,10 @@ class API(object):
             if target is None:
                 raise exception.NoValidHost(reason=scheduler.no_host_reason(
                     host_states, inst.memory_mb or 0, exclude=(inst.host,)))
-        if block_migration in (None, 'auto'):
-            block_migration = False
+        if block_migration is None or block_migration == 'auto':
+            block_migration = 'auto'
+        else:
+            block_migration = bool(block_migration)
         # Claim the instance: a concurrent request loses here with a 409.
         if not db_api.instance_update(
                 self.db, uuid, {'task_state': states.MIGRATING},
@@ -523,8 +526,7 @@ class API(object):
                  mig.id, inst.host, target.host)
         try:
             self.compute_rpcapi.live_migration(
-                ctx, inst.host, uuid, mig.id, target.host,
-                bool(block_migration))
+                ctx, inst.host, uuid, mig.id, target.host, block_migration)
         except Exception as exc:
             LOG.error('Server %s: cannot reach %s: %s', uuid, inst.host, exc)
             mig.status = migration_obj.ERROR

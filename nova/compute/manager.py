@@ -570,8 +570,10 @@ class ComputeManager(object):
                                instance_uuid=instance_uuid, dest=dest)
         with self._lock:
             self._jobs[migration_id] = job
+        if block_migration != 'auto':
+            block_migration = bool(block_migration)
         job.handle = utils.spawn(self._run_live_migration, ctxt, job,
-                                 bool(block_migration))
+                                 block_migration)
         return None
 
     def live_migration_job(self, migration_id):
@@ -622,9 +624,16 @@ class ComputeManager(object):
         mig = migration_obj.Migration.get_by_id(db, job.migration_id)
         inst = instance_obj.Instance.get_by_uuid(db, job.instance_uuid)
         try:
+            # The guest's local disks, for the destination to re-create
+            # (or, with 'auto', to find on storage it shares).
+            disks = ([d.to_dict() for d in
+                      self.driver.get_instance_disk_info(inst)]
+                     if block_migration else [])
             dest_data = self.compute_rpcapi.pre_live_migration(
                 ctxt, job.dest, inst.uuid, mig.id, block_migration,
-                timeout=self._rpc_timeout)
+                timeout=self._rpc_timeout, disks=disks)
+            block_migration = bool((dest_data or {}).get(
+                'block_migration', block_migration is True))
         except Exception as exc:
             LOG.error('Pre_live_migration on %s failed: %s', job.dest, exc,
                       instance=inst)
@@ -645,6 +654,7 @@ class ComputeManager(object):
             migration=mig,
             target_connect_addr=(dest_data or {}).get('target_connect_addr'),
             block_migration=block_migration,
+            disks=disks if block_migration else None,
             dest_uri=(dest_data or {}).get('dest_uri'))
         job.phase = 'driver'
         try:
@@ -809,13 +819,16 @@ class ComputeManager(object):
     # -- live migration: destination side -----------------------------------------
 
     def pre_live_migration(self, ctxt, instance_uuid, migration_id,
-                           block_migration=False):
+                           block_migration=False, disks=None):
         inst = instance_obj.Instance.get_by_uuid(self.db, instance_uuid)
+        if block_migration != 'auto':
+            block_migration = bool(block_migration)
         data = self.driver.pre_live_migration(
             ctxt, inst, migrate_data_obj.LibvirtLiveMigrateData(
-                block_migration=bool(block_migration)))
+                block_migration=block_migration, disks=disks or None))
         return {'target_connect_addr': data.target_connect_addr,
-                'dest_uri': data.dest_uri}
+                'dest_uri': data.dest_uri,
+                'block_migration': data.block_migration is True}
 
     def post_live_migration_at_destination(self, ctxt, instance_uuid,
                                            migration_id, migrate_data=None):

@@ -97,11 +97,19 @@ class ComputeAPI(object):
     # -- live migration, destination side -------------------------------------
 
     def pre_live_migration(self, ctxt, host, instance_uuid, migration_id,
-                           block_migration, timeout=None):
-        """Returns the destination's migrate data as a dict."""
+                           block_migration, timeout=None, disks=None):
+        """Returns the destination's migrate data as a dict.
+
+        ``block_migration`` True, False or 'auto'; ``disks``: the source's
+        local disks (dicts) for the destination to re-create.
+        """
+        kwargs = {}
+        if disks:
+            kwargs['disks'] = disks
         return self._prepare(host, timeout).call(
             ctxt, 'pre_live_migration', instance_uuid=instance_uuid,
-            migration_id=migration_id, block_migration=block_migration)
+            migration_id=migration_id, block_migration=block_migration,
+            **kwargs)
 
     def post_live_migration_at_destination(self, ctxt, host, instance_uuid,
                                            migration_id, migrate_data,

@@ -42,7 +42,19 @@ class ComputeDriver(object, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def pre_live_migration(self, context, instance, migrate_data=None):
-        """On the destination: prepare; return the completed migrate data."""
+        """On the destination: prepare; return the completed migrate data.
+
+        ``migrate_data.block_migration`` may be ``'auto'``: the destination
+        decides (copy the source's ``migrate_data.disks`` unless it shares
+        their storage) and sets it to True or False.
+        """
+
+    def get_instance_disk_info(self, instance):
+        """On the source: the guest's local disks a block migration copies
+        (dicts-able records with device, path, virtual size, backing file);
+        none by default.
+        """
+        return []
 
     @abc.abstractmethod
     def post_live_migration_at_destination(self, context, instance,

@@ -322,10 +322,26 @@ class LibvirtDriver(driver.ComputeDriver):
         data = migrate_data or migrate_data_obj.LibvirtLiveMigrateData()
         data.target_connect_addr = (
             self._conf.libvirt.live_migration_inbound_addr or None)
-        if data.block_migration and data.disks:
-            self._create_incoming_disks(instance, [
-                libvirt_disk.DiskInfo.from_dict(d) for d in data.disks])
+        disks = [libvirt_disk.DiskInfo.from_dict(d) for d in data.disks or ()]
+        if data.block_migration == 'auto':
+            # API microversion 2.25: copy the disks unless this host already
+            # sees the source's images at the same paths (shared storage).
+            data.block_migration = bool(disks) and not self._disks_here(disks)
+            LOG.info('block_migration auto: %s', 'the disks are copied'
+                     if data.block_migration else 'shared storage, or no '
+                     'local disk: no copy', instance=instance)
+        if data.block_migration and disks:
+            self._create_incoming_disks(instance, disks)
         return data
+
+    def _disks_here(self, disks):
+        """True when this host's pool has every one of these images.
+
+        The instances directory is then shared with the source.
+        """
+        pool = self._instances_pool()
+        return all(self._host.find_volume(pool, d.path.rsplit('/', 1)[-1])
+                   is not None for d in disks)
 
     def post_live_migration_at_destination(self, context, instance,
                                            migrate_data=None):
@@ -503,9 +519,10 @@ class LibvirtDriver(driver.ComputeDriver):
                 disks = [libvirt_disk.DiskInfo.from_dict(d) for d in
                          (migrate_data.disks if migrate_data else None) or
                          []] or self.get_instance_disk_info(instance)
-                # Nova's migrate_disks: only the local disks are copied.
-                params[self._lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [
-                    d.target for d in disks]
+                if disks:
+                    # Nova's migrate_disks: only the local disks are copied.
+                    params[self._lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [
+                        d.target for d in disks]
                 if migrate_data is not None:
                     migrate_data.disk_bytes = libvirt_disk.data_bytes(disks)
         except ValueError as exc:
