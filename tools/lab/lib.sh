@@ -136,6 +136,8 @@ LAB_MGMT_BRIDGE=nova-lab-mgmt
 LAB_MGMT_ADDR=198.19.0.1
 LAB_MGMT_PREFIX=24
 LAB_MGMT_IFACE=mgmt0
+# The hosts' own link, unreachable from the root namespace (step_mgmt_link).
+LAB_LINK_NET=198.18.0.0/$LAB_SUBNET_PREFIX
 host_mgmt_addr() { case "$1" in lab-a) echo 198.19.0.2 ;; lab-b) echo 198.19.0.3 ;; esac; }
 host_mgmt_veth() { echo "mgmt-$1"; }
 
@@ -147,6 +149,7 @@ mgmt_link_down() {
         ip link del "$(host_mgmt_veth "$h")" 2>/dev/null || true
     done
     ip link del "$LAB_MGMT_BRIDGE" 2>/dev/null || true
+    ip route del unreachable "$LAB_LINK_NET" 2>/dev/null || true
 }
 
 log() { echo "nova-lab: $*"; }

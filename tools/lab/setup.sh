@@ -638,6 +638,13 @@ step_mgmt_link() {
         ip link add "$LAB_MGMT_BRIDGE" type bridge
     ip addr replace "$LAB_MGMT_ADDR/$LAB_MGMT_PREFIX" dev "$LAB_MGMT_BRIDGE"
     ip link set "$LAB_MGMT_BRIDGE" up
+    # The hosts' own link (198.18.0.0/24) exists only inside their
+    # namespaces: from the root namespace it would follow the default route
+    # off the machine (a compute service outside the hosts looking for the
+    # destination's libvirtd got an answer from whatever is out there).
+    # Refused here at once instead.
+    ip route replace unreachable "$LAB_LINK_NET" 2>/dev/null ||
+        warn "could not add an unreachable route for $LAB_LINK_NET"
     for h in $LAB_HOSTS; do
         veth=$(host_mgmt_veth "$h")
         if ! ip -n "$h" link show "$LAB_MGMT_IFACE" >/dev/null 2>&1 ||
