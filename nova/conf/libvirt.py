@@ -5,6 +5,7 @@ for oslo-config-generator and the Sphinx config reference.
 """
 
 from oslo_config import cfg
+from oslo_config import types
 
 libvirt_group = cfg.OptGroup(
     'libvirt',
@@ -36,6 +37,24 @@ Directory where each guest's serial console is written, as
 Empty (the default) means guests get no file console. Put it on storage that
 every compute host sees at the same path: after a live migration the
 destination QEMU appends to the same file, so the log continues.
+"""),
+    cfg.ListOpt(
+        'hw_machine_type',
+        default=[],
+        item_type=types.String(
+            regex=r'^[a-z0-9_]{1,32}=[a-z0-9][a-z0-9._-]{0,63}$'),
+        help="""
+Machine type of new guests, per architecture: ``ARCH=MACHINE_TYPE`` entries
+separated by commas, for example ``x86_64=pc-i440fx-7.2``.
+
+A guest keeps its machine type for life, and a QEMU can load only the types
+it knows. Left empty, a guest gets ``pc``, which each QEMU resolves to its
+own newest type (``pc-i440fx-10.0`` on QEMU 10.0): such a guest cannot
+live-migrate to a host whose QEMU is older. During a rolling upgrade set a
+versioned type that every compute host has (``virsh capabilities`` or
+``qemu-system-x86_64 -machine help`` lists them). A guest whose instance
+metadata sets ``hw_machine_type`` gets that type instead (this project's
+stand-in for Nova's image property). Checked at start.
 """),
     cfg.StrOpt(
         'guest_bridge',

@@ -27,6 +27,7 @@ from nova.virt.libvirt import disk as libvirt_disk
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import host_facts
+from nova.virt.libvirt import machine_type
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import migration_flags
 from nova.virt.libvirt import monitor as migration_monitor
@@ -148,9 +149,17 @@ class LibvirtDriver(driver.ComputeDriver):
             vcpus=instance.vcpus or 1, virt_type=lvconf.virt_type,
             image=image,
             extra_cmdline=libvirt_config.workload_cmdline(metadata),
-            console_path=console, interfaces=interfaces, disks=disks))
+            console_path=console, interfaces=interfaces, disks=disks,
+            machine_type=self._machine_type(metadata)))
         LOG.info('Starting guest', instance=instance)
         return self._host.create_guest(xml)
+
+    def _machine_type(self, metadata):
+        try:
+            return machine_type.for_guest(
+                'x86_64', self._conf.libvirt.hw_machine_type, metadata)
+        except ValueError as exc:
+            raise exception.InternalError(str(exc))
 
     # -- instance disks ------------------------------------------------------
 

@@ -49,7 +49,10 @@ class LabTestCase(testtools.TestCase):
                    guest_console_dir=self.env['NOVA_LAB_SHARED_DIR'],
                    live_migration_scheme='tcp',
                    live_migration_downtime_delay=3,
-                   live_migration_bandwidth=BUSY_CAP)
+                   live_migration_bandwidth=BUSY_CAP,
+                   hw_machine_type=['x86_64=%s'
+                                    % self.env['NOVA_LAB_MACHINE_TYPE']])
+        self.dest_name = 'lab-b'
         self.log = self.useFixture(fixtures.FakeLogger(
             level='INFO', format='%(asctime)s %(levelname)s %(message)s'))
         self.driver_a = libvirt_driver.LibvirtDriver(
@@ -116,14 +119,14 @@ class LabTestCase(testtools.TestCase):
         started = time.monotonic()
         if during:
             handle = utils.spawn(self.driver_a.live_migration, None,
-                                 instance, 'lab-b', post, recover,
+                                 instance, self.dest_name, post, recover,
                                  migrate_data=data)
             during(instance)
             result = handle.wait(timeout=300)
         else:
-            result = self.driver_a.live_migration(None, instance, 'lab-b',
-                                                  post, recover,
-                                                  migrate_data=data)
+            result = self.driver_a.live_migration(None, instance,
+                                                  self.dest_name, post,
+                                                  recover, migrate_data=data)
         result.wall = time.monotonic() - started
         result.calls = calls
         result.migration = mig
@@ -296,6 +299,34 @@ class LiveMigrationTestCase(LabTestCase):
         self.assertEqual(libvirt_guest.JOB_CANCELLED, result.job_type)
         self.assertEqual([('recover', 'cancelled')], result.calls)
         self.assertEqual((True, False), self.where(instance))
+        self.assertGuestKeepsRunning()
+
+
+class RollingUpgradeTestCase(LabTestCase):
+    """A guest booted on lab-b goes back to lab-a.
+
+    On the mixed lab lab-b runs the newer QEMU (10.0) and lab-a the older
+    (7.2): a guest booted as plain ``pc`` on lab-b would be
+    ``pc-i440fx-10.0``, which lab-a cannot load. ``[libvirt]
+    hw_machine_type`` pins it to the newest type both have (set-up's
+    NOVA_LAB_MACHINE_TYPE), as operators do during a rolling upgrade.
+    """
+
+    def setUp(self):
+        super(RollingUpgradeTestCase, self).setUp()
+        self.a, self.b = self.b, self.a
+        self.driver_a, self.driver_b = self.driver_b, self.driver_a
+        self.dest_name = 'lab-a'
+
+    def test_guest_booted_on_the_newer_host_migrates_to_the_older(self):
+        self.flags(live_migration_bandwidth=100)
+        instance = self.boot(metadata={'dirty_mib': '64', 'dirty_rate': '0'})
+        xml = self.driver_a.host.find_guest(instance.uuid).get_xml_desc()
+        self.assertIn("machine='%s'" % self.env['NOVA_LAB_MACHINE_TYPE'], xml)
+        result = self.migrate(instance)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual(['post'], result.calls)
+        self.assertEqual((False, True), self.where(instance))
         self.assertGuestKeepsRunning()
 
 

@@ -63,6 +63,14 @@ class OptionErrorsTestCase(testtools.TestCase):
         for line in found:
             self.assertNotIn('\n', line)
 
+    def test_machine_type_entries(self):
+        conf, _path = _conf(self, '[libvirt]\nhw_machine_type = '
+                                  'x86_64=pc-i440fx-7.2,aarch64=virt\n')
+        self.assertEqual([], validation.errors(conf))
+        conf, _path = _conf(self, '[libvirt]\nhw_machine_type = x86_64:pc\n')
+        [line] = validation.errors(conf)
+        self.assertIn('[libvirt] hw_machine_type = x86_64:pc', line)
+
     def test_check_raises_invalid_configuration(self):
         conf, _path = _conf(self, BAD)
         exc = self.assertRaises(exception.InvalidConfiguration,

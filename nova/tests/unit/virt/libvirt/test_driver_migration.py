@@ -510,6 +510,21 @@ class DriverLifecycleTestCase(testtools.TestCase):
         self.assertEqual(power_state.NOSTATE,
                          self.driver.get_power_state(self.instance))
 
+    def test_spawn_pins_the_machine_type(self):
+        # Plain pc by default; the option for the architecture; the
+        # guest's own hw_machine_type over both.
+        self.assertIn('machine="pc"', self.driver.spawn(
+            None, self.instance, self.image).get_xml_desc())
+        self.driver.destroy(None, self.instance)
+        self.conf.config(group='libvirt',
+                         hw_machine_type=['x86_64=pc-i440fx-7.2'])
+        self.assertIn('machine="pc-i440fx-7.2"', self.driver.spawn(
+            None, self.instance, self.image).get_xml_desc())
+        self.driver.destroy(None, self.instance)
+        self.instance.metadata = {'hw_machine_type': 'pc-i440fx-8.2'}
+        self.assertIn('machine="pc-i440fx-8.2"', self.driver.spawn(
+            None, self.instance, self.image).get_xml_desc())
+
     def test_pre_live_migration_reports_inbound_addr(self):
         data = self.driver.pre_live_migration(None, self.instance)
         self.assertEqual('198.18.0.2', data.target_connect_addr)
