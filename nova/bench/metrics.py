@@ -112,6 +112,12 @@ class RunResult(object):
     sent_bytes: Optional[float] = dataclasses.field(default=None,
                                                     repr=False,
                                                     compare=False)
+    # Not in the tables either: the longest time the guest's applications
+    # could not answer (the model's MigrationModel.blackout_s; the lab's is
+    # measured by nova.bench.blackout_probe and kept in its LabRun).
+    blackout_s: Optional[float] = dataclasses.field(default=None,
+                                                    repr=False,
+                                                    compare=False)
 
     @property
     def completed(self):

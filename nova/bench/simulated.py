@@ -230,6 +230,7 @@ class SimulatedBackend(object):
         obs = observe(job, result.state, outcome, flags, polls=clock.sleeps)
         row = metrics.compute(strategy.name, spec, obs,
                               lvconf.live_migration_downtime)
+        row.blackout_s = job.blackout_s
         if timeline:
             row.timeline = _timeline(job, result.state)
         return row
