@@ -32,8 +32,30 @@ class BootImage(object):
     cmdline: str = 'console=ttyS0'
 
 
+# An instance's root disk in MiB (metadata ``disk_mib``): the driver gives
+# the guest a disk of that size (checked here so the API refuses bad ones).
+DISK_PARAM = 'disk_mib'
+MAX_DISK_MIB = 1024 * 1024
+
+
+def disk_mib(metadata):
+    """Metadata ``disk_mib`` as a number of MiB, or None when unset.
+
+    Raises ValueError for anything but a whole number up to MAX_DISK_MIB.
+    """
+    value = (metadata or {}).get(DISK_PARAM)
+    if value is None or str(value).strip() == '':
+        return None
+    value = str(value).strip()
+    if not _NUMBER.match(value) or int(value) > MAX_DISK_MIB:
+        raise ValueError('metadata %s must be a whole number of MiB up to '
+                         '%d, got %r' % (DISK_PARAM, MAX_DISK_MIB, value))
+    return int(value)
+
+
 def workload_cmdline(metadata):
     """Kernel command-line words from instance metadata (validated)."""
+    disk_mib(metadata)
     words = []
     for key in WORKLOAD_PARAMS:
         value = (metadata or {}).get(key)

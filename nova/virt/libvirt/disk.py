@@ -14,6 +14,8 @@ import re
 from typing import Optional
 import xml.etree.ElementTree as ET
 
+from nova.virt import image
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -23,9 +25,8 @@ POOL_NAME = 'nova-instances'
 ROOT_TARGET = 'vda'
 # Metadata key giving an instance a root disk of that many MiB (the lab and
 # the benchmark use disks smaller than a flavor's whole GiB).
-DISK_PARAM = 'disk_mib'
-MAX_DISK_MIB = 1024 * 1024
-_NUMBER = re.compile(r'^[0-9]{1,7}$')
+DISK_PARAM = image.DISK_PARAM
+MAX_DISK_MIB = image.MAX_DISK_MIB
 
 
 @dataclasses.dataclass
@@ -55,14 +56,9 @@ def root_disk_bytes(metadata, root_gb=0):
     Metadata ``disk_mib`` (a whole number of MiB) wins over the flavor's
     ``root_gb``; raises ValueError for anything but a whole number.
     """
-    value = (metadata or {}).get(DISK_PARAM)
-    if value is not None and str(value).strip() != '':
-        value = str(value).strip()
-        if not _NUMBER.match(value) or int(value) > MAX_DISK_MIB:
-            raise ValueError('metadata %s must be a whole number of MiB up '
-                             'to %d, got %r' % (DISK_PARAM, MAX_DISK_MIB,
-                                                value))
-        return int(value) * MiB
+    mib = image.disk_mib(metadata)
+    if mib is not None:
+        return mib * MiB
     return int(root_gb or 0) * GiB
 
 
