@@ -64,6 +64,9 @@ live_migration_bandwidth = 32
 live_migration_downtime_delay = 3
 # 256 MiB counts as 2 GiB: a 60 s completion timeout.
 live_migration_completion_timeout = 30
+# Each lab host's private /var/lib/libvirt: local disks, so the migration
+# (block_migration auto) copies the guest's disk first.
+instances_path = /var/lib/libvirt/instances
 EOF
 cat "$state/nova.conf"
 
@@ -96,9 +99,10 @@ say "nova service-list / hypervisor-list"
 nova service-list
 nova hypervisor-list
 
-say "Booting a busy guest on lab-a (dirties 60 MiB/s of 64 MiB)"
+say "Booting a busy guest on lab-a (dirties 60 MiB/s of 64 MiB; a 128 MiB disk, 32 MiB of it checked)"
 server=$(nova boot --flavor lab.small --image lab-guest \
     --meta dirty_mib=64 --meta dirty_rate=60 \
+    --meta disk_mib=128 --meta disk_fill_mib=32 --meta disk_rate=1 --meta disk_check_s=5 \
     --meta net_ip="$NOVA_LAB_GUEST_ADDR_FIRST/$NOVA_LAB_GUEST_PREFIX" \
     --availability-zone nova:lab-a busy-guest | awk '/ id /{print $4}')
 echo "server $server"
@@ -131,7 +135,7 @@ probe_py >"$state/probe.json" 2>"$state/probe.log" &
 probe=$!
 sleep 1
 
-say "nova live-migration busy-guest lab-b"
+say "nova live-migration busy-guest lab-b (block migration: auto, the disk is local)"
 nova live-migration "$server" lab-b
 mid=
 for _ in $(seq 1 120); do
@@ -164,6 +168,7 @@ fi
 say "nova-manage live-migration watch $mid"
 manage live-migration watch "$mid" --timeout 900 || true
 [ -z "$forcer" ] || wait "$forcer"
+disk_offset=$(stat -c %s "$console")
 sleep 1
 kill -TERM "$probe" 2>/dev/null || true
 wait "$probe" || true
@@ -185,6 +190,22 @@ plot="$state/migration-$mid.png"
 if manage live-migration plot "$mid" -o "$plot"; then
     echo "the migration's timeline, plotted: $plot"
 fi
+
+# The guest re-reads its disk every 5 s; a check that started after the
+# move read lab-b's copy.
+grep -E 'block_migration auto|Created .* for the incoming block migration|Root disk' \
+    "$state/nova-all.log" | sed -e 's/^[0-9-]* [0-9:.]* [0-9]* //' || true
+for _ in $(seq 1 60); do
+    n=$(tail -c +"$((disk_offset + 1))" "$console" | sed -n 's/.*LABDISK checking n=\([0-9]*\).*/\1/p' | head -n1)
+    [ -n "$n" ] && grep -qE "LABDISK check n=$n (ok|BAD)" "$console" && break
+    sleep 1
+done
+if [ -z "$n" ] || grep -q 'LABDISK check n=[0-9]* BAD' "$console" ||
+    ! grep -qE "LABDISK check n=$n ok" "$console"; then
+    echo "the guest's disk check on lab-b failed: $(grep 'LABDISK check' "$console" | tail -n 3)" >&2
+    exit 1
+fi
+echo "guest disk: $(grep "LABDISK check n=$n " "$console") (a check that started on lab-b)"
 
 say "What the monitor did (compute log)"
 grep -E 'Live migration monitor|downtime now|migration (pre|post)-copy for|migration (completed|failed|cancelled)|switched to post-copy|not requested|not used|Queued live migration' \
