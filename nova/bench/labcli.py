@@ -71,11 +71,18 @@ def select_pairs(args):
 
 
 def _progress(done, total, run):
+    seen = ''
+    if run.blackout_s is not None:
+        seen = ', blackout %d ms (model %s)' % (
+            round(run.blackout_s * 1000),
+            '-' if run.model.blackout_s is None
+            else '%d ms' % round(run.model.blackout_s * 1000))
     sys.stderr.write('  %d/%d %s on %s: lab %s in %s s, model %s in %s s '
-                     '(%s s wall)\n' % (
+                     '(%s s wall)%s\n' % (
                          done, total, run.strategy, run.workload,
                          run.lab.outcome, run.lab.total_s,
-                         run.model.outcome, run.model.total_s, run.wall_s))
+                         run.model.outcome, run.model.total_s, run.wall_s,
+                         seen))
     sys.stderr.flush()
 
 
