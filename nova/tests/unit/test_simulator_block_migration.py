@@ -125,8 +125,7 @@ class FakeLibvirtBlockMigrationTestCase(testtools.TestCase):
     def useFixture_patch(self, hv, record):
         domain_class = fakelibvirt.FakeDomain
         original = domain_class._run_job
-        domain_class._run_job = lambda self, job, dest, flags, fault=None: \
-            record()
+        domain_class._run_job = lambda self, *args: record()
         self.addCleanup(setattr, domain_class, '_run_job', original)
 
     def test_non_shared_inc_copies_the_disk(self):
