@@ -119,11 +119,13 @@ def disks_from_domain_xml(xml):
         source = disk.find('source')
         target = disk.find('target')
         driver = disk.find('driver')
-        if source is None or target is None or not source.get('file'):
+        path = source.get('file') if source is not None else None
+        dev = target.get('dev') if target is not None else None
+        if not path or not dev:
             continue
         backing = disk.find('./backingStore/source')
         disks.append(DiskInfo(
-            target=target.get('dev'), path=source.get('file'), virt_size=0,
+            target=dev, path=path, virt_size=0,
             format=(driver.get('type') if driver is not None else None) or
             'raw',
             backing_file=backing.get('file') if backing is not None
