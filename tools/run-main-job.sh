@@ -131,7 +131,11 @@ say "A client in $NOVA_LAB_CLIENT_NETNS probes the guest at $guest_ip (UDP echo 
 for _ in $(seq 1 60); do probe_py --once && break; sleep 1; done
 probe_py --once || { echo "the guest does not answer at $guest_ip" >&2; exit 1; }
 probe_py --tcp && echo "the guest answers UDP and TCP echo at $guest_ip"
-probe_py >"$state/probe.json" 2>"$state/probe.log" &
+# Started directly (ip netns exec execs Python), so $probe is the probe
+# itself: SIGTERM makes it write its record.
+ip netns exec "$NOVA_LAB_CLIENT_NETNS" "$venv/bin/python" -I \
+    "$top/nova/bench/blackout_probe.py" "$guest_ip" \
+    >"$state/probe.json" 2>"$state/probe.log" &
 probe=$!
 sleep 1
 
@@ -176,9 +180,9 @@ probe=
 
 say "nova-manage live-migration show $mid"
 manage live-migration show "$mid"
-echo "QEMU's downtime (lab-b's completed job):" \
-    "$(virsh -q -c "$NOVA_LAB_B_URI" domjobinfo "$server" --completed --keep-completed 2>/dev/null |
-        awk -F': *' '/downtime/ { print $2; exit }')"
+downtime=$(virsh -q -c "$NOVA_LAB_B_URI" domjobinfo "$server" --completed --keep-completed 2>/dev/null |
+    awk -F': *' '/downtime/ { print $2; exit }')
+echo "QEMU's downtime (lab-b's completed job): ${downtime:-none reported (none after post-copy)}"
 probe_py --report "$state/probe.json"
 if probe_py --once && probe_py --tcp; then
     echo "the guest answers UDP and TCP echo at $guest_ip after the move"
