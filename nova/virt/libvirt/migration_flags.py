@@ -31,6 +31,9 @@ class MigrationPlan(object):
     notes: List[str]
     parallel_connections: int = 1
     postcopy_recoverable: bool = False
+    # Block migration with post-copy permitted: post-copy covers the memory
+    # only, and the switch cannot happen before the disks are copied.
+    postcopy_after_disk_copy: bool = False
 
 
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
@@ -85,7 +88,32 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         parallel_with_postcopy_supported, notes)
     if connections > 1:
         flags |= lv.VIR_MIGRATE_PARALLEL
-    return MigrationPlan(flags, postcopy, auto_converge, notes, connections)
+    plan = MigrationPlan(flags, postcopy, auto_converge, notes, connections)
+    note = postcopy_with_block_migration_note(postcopy, block_migration)
+    if note:
+        plan.postcopy_after_disk_copy = True
+        notes.append(note)
+    return plan
+
+
+def postcopy_with_block_migration_note(postcopy, block_migration):
+    """What post-copy can do for a block migration, or None.
+
+    libvirt accepts VIR_MIGRATE_POSTCOPY together with
+    VIR_MIGRATE_NON_SHARED_INC, but the disks are only ever pre-copied
+    (NBD mirrors that must converge): QEMU refuses migrate-start-postcopy
+    until its memory migration has started ("Postcopy must be started
+    after migration has been started", seen on the lab with libvirt 9.0
+    and QEMU 7.2), and at the switch libvirt completes the mirrors. So
+    post-copy stays permitted, for the memory phase only.
+    """
+    if not (postcopy and block_migration):
+        return None
+    return ('post-copy with block migration: only the memory can be '
+            'post-copied; the switch waits until the disks are copied '
+            '(QEMU refuses it during the disk copy), and a guest that '
+            'rewrites its disk faster than the link carries never gets '
+            'there')
 
 
 def _parallel_connections(wanted, tunnelled, postcopy,

@@ -34,6 +34,27 @@ class FlagsTestCase(testtools.TestCase):
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, p.flags)
         self.assertTrue(p.postcopy)
 
+    def test_postcopy_with_block_migration_waits_for_the_disks(self):
+        p = plan(permit_postcopy=True, block_migration=True)
+        # Still permitted: libvirt takes both flags, QEMU switches once the
+        # memory copy runs.
+        self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY |
+                         C.VIR_MIGRATE_NON_SHARED_INC, p.flags)
+        self.assertTrue(p.postcopy)
+        self.assertTrue(p.postcopy_after_disk_copy)
+        self.assertEqual(1, len(p.notes))
+        self.assertIn('only the memory can be post-copied', p.notes[0])
+
+    def test_no_disk_caveat_without_block_migration_or_postcopy(self):
+        self.assertFalse(plan(permit_postcopy=True).postcopy_after_disk_copy)
+        self.assertFalse(plan(block_migration=True).postcopy_after_disk_copy)
+        self.assertEqual([], plan(block_migration=True).notes)
+        self.assertIsNone(migration_flags.postcopy_with_block_migration_note(
+            True, False))
+        # Tunnelled: no post-copy at all, so no caveat about it either.
+        p = plan(permit_postcopy=True, block_migration=True, tunnelled=True)
+        self.assertFalse(p.postcopy_after_disk_copy)
+
     def test_auto_converge(self):
         p = plan(permit_auto_converge=True)
         self.assertEqual(BASE | C.VIR_MIGRATE_AUTO_CONVERGE, p.flags)

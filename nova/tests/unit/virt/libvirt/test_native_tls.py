@@ -49,7 +49,9 @@ class FlagsTestCase(testtools.TestCase):
                          C.VIR_MIGRATE_NON_SHARED_INC |
                          C.VIR_MIGRATE_PARALLEL, p.flags)
         self.assertEqual(4, p.parallel_connections)
-        self.assertEqual([], p.notes)
+        # Only the caveat every block migration with post-copy gets.
+        self.assertEqual([migration_flags.postcopy_with_block_migration_note(
+            True, True)], p.notes)
 
 
 class ControlLinkWarningTestCase(testtools.TestCase):
