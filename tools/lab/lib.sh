@@ -44,8 +44,8 @@ LAB_BACKPORTS_SUITE=bookworm-backports
 # What is unpacked for the backports stack: the daemons, their libraries
 # and QEMU with its firmware; the rest comes from the system.
 LAB_BACKPORTS_PACKAGES="libvirt0 libvirt-common libvirt-daemon libvirt-daemon-common
-libvirt-daemon-log libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
-qemu-system-common qemu-system-data seabios"
+libvirt-daemon-log libvirt-daemon-driver-qemu libvirt-daemon-driver-storage
+libvirt-clients qemu-system-x86 qemu-system-common qemu-system-data seabios"
 
 LAB_STACK_OWN_DIRS="/usr/lib/x86_64-linux-gnu/libvirt /usr/lib/libvirt /usr/share/libvirt
 /usr/lib/x86_64-linux-gnu/qemu /usr/lib/qemu /usr/share/qemu /usr/share/seabios"

@@ -92,7 +92,10 @@ backports_download() {
 # stacks/backports/root; the system's packages are left as they are.
 step_stack_backports() {
     local dir=$LAB_STACKS_DIR/backports tmp p missing
+    # Unpacked again when the package list changed (e.g. a driver added).
+    # shellcheck disable=SC2086
     if [ -x "$(stack_root backports)/usr/sbin/libvirtd" ] && [ -s "$dir/versions" ] &&
+        [ "$(cat "$dir/packages" 2>/dev/null)" = "$(echo $LAB_BACKPORTS_PACKAGES)" ] &&
         [ "${NOVA_LAB_STACK_REFRESH:-0}" != 1 ]; then
         log "stack backports: unpacked, $(sed -n 's/^Package: \(libvirt-daemon\|qemu-system-x86\) Version: /\1 /p' "$dir/versions" | paste -sd' ')"
         return 0
@@ -114,6 +117,8 @@ step_stack_backports() {
     rm -rf "$dir/root" "$dir/versions"
     mv "$tmp/root" "$dir/root"
     mv "$tmp/versions" "$dir/versions"
+    # shellcheck disable=SC2086
+    echo $LAB_BACKPORTS_PACKAGES >"$dir/packages"
     rm -rf "$tmp"
     # Its binaries must find every library on this system.
     missing=$(in_stack backports sh -c 'ldd /usr/sbin/libvirtd /usr/sbin/virtlogd \
