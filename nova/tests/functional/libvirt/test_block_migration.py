@@ -18,6 +18,8 @@ import os
 import re
 import time
 
+import testtools
+
 from nova.tests.functional.libvirt import lab
 from nova.tests.functional.libvirt import test_live_migration as base
 from nova import utils
@@ -150,13 +152,14 @@ class BlockMigrationTestCase(base.LabTestCase):
         self.assertDiskIntactOnDestination(console_offset)
         self.assertGuestKeepsRunning()
         self.assertDiskPhaseSeen(result, fill_mib * MiB, disk_mib * MiB)
-        figures = self.record(case, result, instance)
-        figures.update({
+        self.record(case, result, instance)
+        self.addDetail('disk figures', testtools.content.json_content({
             'disk_mib': disk_mib, 'disk_fill_mib': fill_mib,
             'disk_rate': rate,
+            'disk_total_mib': round(max(s[2] for s in result.saves) / MiB,
+                                    1),
             'disk_processed_mib': round(max(s[3] for s in result.saves) /
-                                        MiB, 1)})
-        lab.write_figures(self, 'NOVA_LAB_RESULTS', figures)
+                                        MiB, 1)}))
         return result
 
     def test_idle_guest_block_migrates_with_its_disk(self):
@@ -209,5 +212,4 @@ class BlockMigrationTestCase(base.LabTestCase):
         self.assertEqual((False, True), self.where(instance))
         self.assertDiskIntactOnDestination(console_offset)
         self.assertGuestKeepsRunning()
-        figures = self.record('block-postcopy-forced', result, instance)
-        lab.write_figures(self, 'NOVA_LAB_RESULTS', figures)
+        self.record('block-postcopy-forced', result, instance)
