@@ -534,6 +534,7 @@ class LibvirtDriver(driver.ComputeDriver):
                         d.target for d in disks]
                 if migrate_data is not None:
                     migrate_data.disk_bytes = libvirt_disk.data_bytes(disks)
+                    migrate_data.disks = [d.to_dict() for d in disks] or None
         except ValueError as exc:
             # Nothing has started: the guest has not been touched.
             raise exception.MigrationPreCheckError(reason=str(exc))
@@ -664,7 +665,8 @@ class LibvirtDriver(driver.ComputeDriver):
         if job_type == libvirt_guest.JOB_COMPLETED:
             LOG.info('Live migration completed', instance=instance)
             self._save_final_stats(instance, migrate_data, state)
-            if block_migration:
+            if block_migration and migrate_data is not None and \
+                    migrate_data.disks:
                 # The destination has its own copy now (Nova's cleanup of
                 # the source after a migration without shared storage).
                 self._delete_disks(instance.uuid)
