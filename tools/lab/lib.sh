@@ -22,6 +22,9 @@ LAB_INITRD=$LAB_GUEST_DIR/initrd.img
 LAB_KERNEL_DEB=$LAB_GUEST_DIR/kernel.deb
 LAB_GUEST_MODULES=$LAB_GUEST_DIR/modules
 LAB_SHARED_DIR=$LAB_DIR/shared
+# The user-space NFS export of guests' disks (setup.sh step_shared_storage).
+LAB_NFS_DIR=$LAB_DIR/nfs
+LAB_NFS_EXPORT=$LAB_NFS_DIR/export
 QEMU_BIN=/usr/bin/qemu-system-x86_64
 
 # The directories each host gets a private copy of (bind-mounted inside the
@@ -150,6 +153,13 @@ mgmt_link_down() {
     done
     ip link del "$LAB_MGMT_BRIDGE" 2>/dev/null || true
     ip route del unreachable "$LAB_LINK_NET" 2>/dev/null || true
+}
+
+# shared_storage_stop: stop the lab's NFS server and its rpcbind (by their
+# pid files).  Idempotent.
+shared_storage_stop() {
+    kill_pidfile "$LAB_NFS_DIR/run/ganesha.pid" ganesha.nfsd
+    kill_pidfile "$LAB_NFS_DIR/run/rpcbind.pid" rpcbind
 }
 
 log() { echo "nova-lab: $*"; }

@@ -26,7 +26,7 @@ T_SETUP=$(now_s)
 
 LAB_PACKAGES="qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 libvirt-dev pkg-config busybox-static cpio iproute2 gcc libc6-dev gzip util-linux mount
-nftables socat openssl qemu-utils"
+nftables socat openssl qemu-utils nfs-ganesha nfs-ganesha-vfs rpcbind qemu-block-extra"
 
 APT_UPDATED=0
 apt_update_once() {
@@ -666,6 +666,75 @@ step_mgmt_link() {
         "$(for h in $LAB_HOSTS; do printf '%s %s ' "$h" "$(host_mgmt_addr "$h")"; done)"
 }
 
+# ---- Shared storage without the kernel's NFS (issue 15) --------------------
+# The machine's kernel has no NFS client or server (tools/lab/README.rst,
+# "Shared storage"), so the export is served in user space by nfs-ganesha
+# (VFS FSAL, NFSv3, rpcbind for the MOUNT port) on the management address,
+# and QEMU opens the guests' images itself over NFS through libnfs
+# (qemu-block-extra's block-nfs module): libvirt <disk type='network'>
+# <source protocol='nfs'>, which libvirt counts as shared storage, so a
+# plain live migration leaves the disk where it is.  Both hosts reach
+# 198.19.0.1 over the management network.  Pid files under nfs/run;
+# teardown.sh stops both (shared_storage_stop in lib.sh).
+step_shared_storage() {
+    local conf="$LAB_NFS_DIR/ganesha.conf" tmp pid
+    mkdir -p "$LAB_NFS_EXPORT" "$LAB_NFS_DIR/run"
+    tmp=$(mktemp "$conf.XXXXXX")
+    cat >"$tmp" <<EOF
+# nova lab: NFSv3 export for guests' disks over libnfs (setup.sh step_shared_storage)
+NFS_CORE_PARAM {
+    Bind_addr = $LAB_MGMT_ADDR;
+    Protocols = 3;
+    NFS_Port = 2049;
+    MNT_Port = 20048;
+    NLM_Port = 32803;
+    Enable_RQUOTA = false;
+}
+NFSV4 { Graceless = true; }
+EXPORT {
+    Export_Id = 1;
+    Path = $LAB_NFS_EXPORT;
+    Pseudo = $LAB_NFS_EXPORT;
+    Protocols = 3;
+    Transports = TCP;
+    Access_Type = RW;
+    Squash = No_Root_Squash;
+    SecType = sys;
+    FSAL { Name = VFS; }
+}
+LOG { Default_Log_Level = EVENT; }
+EOF
+    if cmp -s "$tmp" "$conf"; then rm -f "$tmp"; else
+        mv "$tmp" "$conf"
+        kill_pidfile "$LAB_NFS_DIR/run/ganesha.pid" ganesha.nfsd
+    fi
+    if ! rpcinfo -p "$LAB_MGMT_ADDR" >/dev/null 2>&1; then
+        kill_pidfile "$LAB_NFS_DIR/run/rpcbind.pid" rpcbind
+        rpcbind -f -w -h "$LAB_MGMT_ADDR" </dev/null >>"$LAB_NFS_DIR/rpcbind.log" 2>&1 &
+        echo $! >"$LAB_NFS_DIR/run/rpcbind.pid"
+        for _ in $(seq 50); do rpcinfo -p "$LAB_MGMT_ADDR" >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    pid=$(pid_from_file "$LAB_NFS_DIR/run/ganesha.pid")
+    if ! pid_matches "$pid" ganesha.nfsd ||
+        ! rpcinfo -p "$LAB_MGMT_ADDR" 2>/dev/null | grep -q ' 2049 *nfs'; then
+        kill_pidfile "$LAB_NFS_DIR/run/ganesha.pid" ganesha.nfsd
+        ganesha.nfsd -f "$conf" -L "$LAB_NFS_DIR/ganesha.log" -N NIV_EVENT \
+            -p "$LAB_NFS_DIR/run/ganesha.pid" </dev/null
+        for _ in $(seq 100); do
+            rpcinfo -p "$LAB_MGMT_ADDR" 2>/dev/null | grep -q ' 2049 *nfs' && break
+            sleep 0.1
+        done
+    fi
+    # The export answers through libnfs, as QEMU will use it.
+    qemu-img create -q -f qcow2 "nfs://$LAB_MGMT_ADDR$LAB_NFS_EXPORT/.probe.qcow2" 1M \
+        >/dev/null 2>"$LAB_NFS_DIR/probe.err" ||
+        { tail -5 "$LAB_NFS_DIR/ganesha.log" >&2; cat "$LAB_NFS_DIR/probe.err" >&2
+          die "the NFS export nfs://$LAB_MGMT_ADDR$LAB_NFS_EXPORT does not answer"; }
+    # Kept: a file removed behind ganesha's back stays in its cache, and the
+    # next CREATE of that name fails with NFS3ERR_STALE.
+    log "shared storage: nfs://$LAB_MGMT_ADDR$LAB_NFS_EXPORT (nfs-ganesha, NFSv3)"
+}
+
 # ---- The guests' network (issue 15) ---------------------------------------
 # Each host has a Linux bridge (host_lan_dev, br-lab) whose port is the
 # host's end of the lab link (the veth pair), and the host's lab address
@@ -859,6 +928,8 @@ write_env() {
         echo "NOVA_LAB_MACHINE_TYPE=$MACHINE_TYPE"
         lab_network_env
         echo "NOVA_LAB_MGMT_ADDR=$LAB_MGMT_ADDR"
+        echo "NOVA_LAB_NFS_HOST=$LAB_MGMT_ADDR"
+        echo "NOVA_LAB_NFS_EXPORT=$LAB_NFS_EXPORT"
         for h in $LAB_HOSTS; do
             L=$(host_letter "$h")
             echo "NOVA_LAB_${L}_HOSTNAME=$h"
@@ -894,7 +965,7 @@ T=$(now_s); lab_make_tls_certs; log "step tls: $(elapsed "$T") s"
 T=$(now_s); step_stack; step_machine_type; log "step stack: $(elapsed "$T") s"
 T=$(now_s); step_guest; log "step guest: $(elapsed "$T") s"
 # lab-a's libvirtd starts (and probes QEMU) while the KVM/TCG probe runs.
-T=$(now_s); step_network; step_mgmt_link; step_hosts_prepare
+T=$(now_s); step_network; step_mgmt_link; step_shared_storage; step_hosts_prepare
 step_virt_type
 step_hosts_finish; log "step virt type + hosts: $(elapsed "$T") s"
 write_env

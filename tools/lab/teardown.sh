@@ -24,6 +24,7 @@ for h in $LAB_HOSTS; do
 done
 ip -n lab-a link del veth-lab-a 2>/dev/null || true
 ip -n lab-b link del veth-lab-b 2>/dev/null || true
+shared_storage_stop
 mgmt_link_down
 for h in $LAB_HOSTS; do
     if netns_exists "$h"; then
