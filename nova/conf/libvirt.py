@@ -89,6 +89,26 @@ at this path on every host; libvirt refuses to treat a local directory as
 shared.
 """),
     cfg.StrOpt(
+        'images_nfs_share',
+        default='',
+        help="""
+An NFS export, ``HOST:/path``, where instances' root disks live instead of
+``instances_path``, opened by QEMU itself over NFSv3 (libnfs, QEMU's
+``block-nfs`` module: Debian package ``qemu-block-extra``), with no NFS
+mount on the host.
+
+The compute service creates each root image there with
+``qemu-img create nfs://HOST/path/<uuid>-vda.qcow2`` and gives the guest a
+network disk (``<disk type='network'><source protocol='nfs'>``). libvirt
+counts such a disk as shared storage, so a live migration leaves it in place:
+``block_migration`` false (or ``auto``) copies nothing, and the destination
+creates no image. Set the same value on every compute host of a migration
+pair; the export must allow root access (no root squash) from every host.
+Images are not deleted from the export when the instance is (delete them
+with an NFS client). Empty (the default): root disks are local files in
+``instances_path``.
+"""),
+    cfg.StrOpt(
         'connection_uri',
         default='',
         help="""

@@ -55,6 +55,10 @@ class GuestDisk(object):
     target: str = 'vda'
     format: str = 'qcow2'
     cache: str = 'none'
+    # An image on an NFS export that QEMU opens itself (libnfs): ``path``
+    # is then the image's path on the export of this server, and the disk
+    # is a network disk, which libvirt counts as shared storage.
+    nfs_host: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -138,10 +142,20 @@ def guest_xml(cfg):
         if disk.cache not in ('none', 'writethrough', 'writeback',
                               'directsync', 'unsafe'):
             raise ValueError('unknown disk cache mode %r' % disk.cache)
-        element = _sub(devices, 'disk', type='file', device='disk')
-        _sub(element, 'driver', name='qemu', type=disk.format,
-             cache=disk.cache)
-        _sub(element, 'source', file=disk.path)
+        if disk.nfs_host:
+            if not re.match(r'^[A-Za-z0-9.-]+$', disk.nfs_host):
+                raise ValueError('not an NFS server name: %r'
+                                 % disk.nfs_host)
+            element = _sub(devices, 'disk', type='network', device='disk')
+            _sub(element, 'driver', name='qemu', type=disk.format,
+                 cache=disk.cache)
+            source = _sub(element, 'source', protocol='nfs', name=disk.path)
+            _sub(source, 'host', name=disk.nfs_host)
+        else:
+            element = _sub(devices, 'disk', type='file', device='disk')
+            _sub(element, 'driver', name='qemu', type=disk.format,
+                 cache=disk.cache)
+            _sub(element, 'source', file=disk.path)
         _sub(element, 'target', dev=disk.target, bus='virtio')
     for nic in cfg.interfaces:
         if not _MAC.match(nic.mac or ''):

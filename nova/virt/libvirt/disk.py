@@ -133,6 +133,34 @@ def disks_from_domain_xml(xml):
     return disks
 
 
+def parse_nfs_share(value):
+    """``[libvirt] images_nfs_share`` (``HOST:/path``) -> (host, path), or
+    None when empty; ValueError for anything else.
+    """
+    value = (value or '').strip()
+    if not value:
+        return None
+    host, sep, path = value.partition(':')
+    if (not sep or not re.match(r'^[A-Za-z0-9.-]+$', host) or
+            not path.startswith('/') or path.startswith('//') or
+            '..' in path.split('/') or
+            re.search(r'[\s?#]', path)):
+        raise ValueError('images_nfs_share must be HOST:/absolute/path, '
+                         'not %r' % value)
+    return host, path.rstrip('/') or '/'
+
+
+def nfs_image(share, name):
+    """(host, path of the image on the export) for the image ``name``."""
+    host, path = share
+    return host, '%s/%s' % (path.rstrip('/'), name)
+
+
+def nfs_url(host, path):
+    """How qemu-img (libnfs) names an image on an NFS export."""
+    return 'nfs://%s%s' % (host, path)
+
+
 def data_bytes(disks):
     """Bytes a block migration may copy: the disks' virtual sizes."""
     return sum(int(d.virt_size or 0) for d in disks)

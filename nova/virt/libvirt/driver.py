@@ -9,6 +9,7 @@ monitor's loop drains.
 """
 
 import dataclasses
+import subprocess
 import threading
 from typing import Any
 
@@ -174,8 +175,22 @@ class LibvirtDriver(driver.ComputeDriver):
             metadata, getattr(instance, 'root_gb', 0) or 0)
         if not size:
             return ()
-        pool = self._instances_pool()
         name = libvirt_disk.volume_name(instance.uuid)
+        try:
+            share = libvirt_disk.parse_nfs_share(
+                self._conf.libvirt.images_nfs_share)
+        except ValueError as exc:
+            raise exception.InternalError(str(exc))
+        if share:
+            # Shared storage QEMU opens itself: no pool, no mount here.
+            host, path = libvirt_disk.nfs_image(share, name)
+            self._run_qemu_img('create', '-q', '-f', 'qcow2',
+                               libvirt_disk.nfs_url(host, path), str(size))
+            LOG.info('Root disk nfs://%s%s: %d MiB qcow2', host, path,
+                     size // libvirt_disk.MiB, instance=instance)
+            return (libvirt_config.GuestDisk(
+                path=path, target=libvirt_disk.ROOT_TARGET, nfs_host=host),)
+        pool = self._instances_pool()
         # A leftover of an earlier guest with this uuid is not this one's.
         self._host.delete_volume(pool, name)
         path = self._host.create_volume(pool, libvirt_disk.volume_xml(
@@ -184,6 +199,15 @@ class LibvirtDriver(driver.ComputeDriver):
                  instance=instance)
         return (libvirt_config.GuestDisk(path=path,
                                          target=libvirt_disk.ROOT_TARGET),)
+
+    def _run_qemu_img(self, *args):
+        """qemu-img on this machine (the NFS share's images)."""
+        try:
+            subprocess.run(('qemu-img',) + args, check=True, timeout=120,
+                           capture_output=True, text=True)
+        except subprocess.CalledProcessError as exc:
+            raise exception.InternalError('qemu-img %s failed: %s' % (
+                args[0], (exc.stderr or '').strip()))
 
     def _delete_disks(self, instance_uuid):
         """Remove the instance's images from this host's pool."""
