@@ -10,8 +10,10 @@ random blocks, keeps their SHA-256 in memory and reads them back from the
 disk every few seconds (``LABDISK check``, tools/lab/guest/diskload): the
 first check that runs on lab-b reads lab-b's copy.
 
-Shared storage (no copy) is not tested here: this machine's kernel has
-neither an NFS client nor server (tools/lab/README.rst, "Shared storage").
+Shared storage (no copy): this machine's kernel has neither an NFS client
+nor server, so SharedNfsStorageTestCase puts the disk on the lab's
+user-space NFS export (nfs-ganesha, tools/lab/README.rst "Shared storage")
+through ``[libvirt] images_nfs_share``; QEMU opens it over libnfs.
 """
 
 import os
@@ -213,3 +215,68 @@ class BlockMigrationTestCase(base.LabTestCase):
         self.assertDiskIntactOnDestination(console_offset)
         self.assertGuestKeepsRunning()
         self.record('block-postcopy-forced', result, instance)
+
+
+class SharedNfsStorageTestCase(base.LabTestCase):
+    """A guest whose root disk is on the lab's NFS export live-migrates with
+    ``block_migration`` false: libvirt counts the network disk as shared,
+    nothing is copied, and lab-b's QEMU opens the same image.
+    """
+
+    boot_with_disk = BlockMigrationTestCase.boot_with_disk
+    assertDiskIntactOnDestination = (
+        BlockMigrationTestCase.assertDiskIntactOnDestination)
+
+    def setUp(self):
+        super(SharedNfsStorageTestCase, self).setUp()
+        if not self.env.get('NOVA_LAB_NFS_EXPORT'):
+            self.skipTest('lab.env names no NFS export: the lab predates '
+                          'setup.sh step_shared_storage; run setup.sh')
+        if self.env.get('NOVA_LAB_A_BUILD', 'system') != 'system' or \
+                self.env.get('NOVA_LAB_B_BUILD', 'system') != 'system':
+            self.skipTest("the backports stack's QEMU has no block-nfs "
+                          "module in the lab (qemu-block-extra is the "
+                          "system's only)")
+        self.flags(images_nfs_share='%s:%s' % (
+            self.env['NOVA_LAB_NFS_HOST'], self.env['NOVA_LAB_NFS_EXPORT']))
+
+    def test_guest_on_nfs_migrates_without_disk_copy(self):
+        instance = self.boot_with_disk(64, 8, rate=1)
+        self.assertIn("protocol='nfs'", self.driver_a.host.get_guest(
+            instance.uuid).get_xml_desc())
+        self.assertEqual([], self.driver_a.get_instance_disk_info(instance))
+        saves = []
+
+        def saver(mig):
+            saves.append((mig.status, mig.disk_total, mig.disk_processed))
+
+        data = lab.migrate_data(self.b['addr'], saver=saver)
+        data.block_migration = 'auto'
+        data.disks = []
+        self.driver_b.pre_live_migration(None, instance, data)
+        self.assertIs(False, data.block_migration)
+        calls = []
+
+        def post(context, inst, dest, block, migrate_data):
+            calls.append(('post', block))
+            self.driver_b.post_live_migration_at_destination(
+                context, inst, migrate_data)
+
+        def recover(context, inst, dest, migrate_data, migration_status):
+            calls.append(('recover', migration_status))
+            self.driver_b.rollback_live_migration_at_destination(
+                context, inst)
+
+        result = self.driver_a.live_migration(
+            None, instance, 'lab-b', post, recover, block_migration=False,
+            migrate_data=data)
+        console_offset = os.path.getsize(self.console)
+        self.assertTrue(result.completed, result.error)
+        self.assertEqual([('post', False)], calls)
+        self.assertEqual((False, True), self.where(instance))
+        self.assertEqual([], [s for s in saves if s[1] or s[2]],
+                         'a disk was copied: %s' % saves)
+        self.assertIn("protocol='nfs'", self.driver_b.host.get_guest(
+            instance.uuid).get_xml_desc())
+        self.assertDiskIntactOnDestination(console_offset)
+        self.assertGuestKeepsRunning()
