@@ -103,8 +103,9 @@ def postcopy_with_block_migration_note(postcopy, block_migration):
     VIR_MIGRATE_NON_SHARED_INC, but the disks are only ever pre-copied
     (NBD mirrors that must converge): QEMU refuses migrate-start-postcopy
     until its memory migration has started ("Postcopy must be started
-    after migration has been started", seen on the lab with libvirt 9.0
-    and QEMU 7.2), and at the switch libvirt completes the mirrors. So
+    after migration has been started", seen on the lab with libvirt 9.0 /
+    QEMU 7.2 and libvirt 11.3 / QEMU 10.0), and at the switch libvirt
+    completes the mirrors. So
     post-copy stays permitted, for the memory phase only.
     """
     if not (postcopy and block_migration):
