@@ -241,28 +241,28 @@ class Host(object):
         """Create an image in ``pool``; returns its path as QEMU sees it."""
         return pool.createXML(volume_xml, 0).path()
 
+    def _lookup_volume(self, pool, name):
+        """The volume ``name`` of ``pool``, or None when there is none."""
+        lv = self._libvirt
+        try:
+            return pool.storageVolLookupByName(name)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            return None
+
     def find_volume(self, pool, name):
         """(path, capacity bytes) of the image ``name`` in ``pool``.
 
         None when the pool has no such image.
         """
-        lv = self._libvirt
-        try:
-            vol = pool.storageVolLookupByName(name)
-        except lv.libvirtError as exc:
-            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_VOL:
-                raise
-            return None
-        return vol.path(), vol.info()[1]
+        vol = self._lookup_volume(pool, name)
+        return None if vol is None else (vol.path(), vol.info()[1])
 
     def delete_volume(self, pool, name):
         """Delete the image ``name`` from ``pool``; False when none."""
-        lv = self._libvirt
-        try:
-            vol = pool.storageVolLookupByName(name)
-        except lv.libvirtError as exc:
-            if exc.get_error_code() != lv.VIR_ERR_NO_STORAGE_VOL:
-                raise
+        vol = self._lookup_volume(pool, name)
+        if vol is None:
             return False
         vol.delete(0)
         return True
