@@ -241,7 +241,8 @@ class SharedNfsStorageTestCase(base.LabTestCase):
             self.env['NOVA_LAB_NFS_HOST'], self.env['NOVA_LAB_NFS_EXPORT']))
 
     def test_guest_on_nfs_migrates_without_disk_copy(self):
-        instance = self.boot_with_disk(64, 8, rate=1)
+        instance = self.boot_with_disk(64, 8, rate=1, dirty_mib='32',
+                                       dirty_rate='10')
         self.assertIn("protocol='nfs'", self.driver_a.host.get_guest(
             instance.uuid).get_xml_desc())
         self.assertEqual([], self.driver_a.get_instance_disk_info(instance))
