@@ -252,17 +252,23 @@ guest_modules() {
     log "guest modules ($kver): $(paste -sd' ' "$out/load.order")"
 }
 
-build_dirtier() {
-    local src=$LAB_TOOLS/guest/dirtier.c out=$LAB_GUEST_DIR/dirtier stamp
-    # Content-based, so a fresh checkout (new mtimes) does not rebuild.
+# build_static NAME SRC: a guest program in $LAB_GUEST_DIR/NAME, static.
+# The stamp is content-based, so a fresh checkout (new mtimes) does not
+# rebuild.
+build_static() {
+    local name=$1 src=$2 out=$LAB_GUEST_DIR/$1 stamp
     stamp=$( (cat "$src"; gcc --version | head -n1) | sha256sum | cut -d' ' -f1)
     if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
         return 0
     fi
-    log "building dirtier (gcc -static -O2)"
+    log "building $name (gcc -static -O2)"
     gcc -static -O2 -Wall -o "$out.tmp" "$src"
     mv "$out.tmp" "$out"
     echo "$stamp" >"$out.stamp"
+}
+
+build_dirtier() {
+    build_static dirtier "$LAB_TOOLS/guest/dirtier.c"
 }
 
 build_initrd() {
@@ -751,15 +757,7 @@ EOF
 
 # build_echod: the guest's echo service (guest/echo.c), static.
 build_echod() {
-    local src=$LAB_TOOLS/guest/echo.c out=$LAB_GUEST_DIR/echod stamp
-    stamp=$( (cat "$src"; gcc --version | head -n1) | sha256sum | cut -d' ' -f1)
-    if [ -x "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
-        return 0
-    fi
-    log "building echod (gcc -static -O2)"
-    gcc -static -O2 -Wall -o "$out.tmp" "$src"
-    mv "$out.tmp" "$out"
-    echo "$stamp" >"$out.stamp"
+    build_static echod "$LAB_TOOLS/guest/echo.c"
 }
 
 # lab_bridge_up HOST: the bridge, the veth as its port, no address left on

@@ -41,6 +41,22 @@ def disk_checks(path):
                 for m in CHECK.finditer(handle.read())]
 
 
+def destination_steps(driver_b):
+    """(calls, post, recover): the compute manager's steps on lab-b."""
+    calls = []
+
+    def post(context, inst, dest, block, migrate_data):
+        calls.append(('post', block))
+        driver_b.post_live_migration_at_destination(context, inst,
+                                                    migrate_data)
+
+    def recover(context, inst, dest, migrate_data, migration_status):
+        calls.append(('recover', migration_status))
+        driver_b.rollback_live_migration_at_destination(context, inst)
+
+    return calls, post, recover
+
+
 class BlockMigrationTestCase(base.LabTestCase):
 
     def setUp(self):
@@ -76,17 +92,7 @@ class BlockMigrationTestCase(base.LabTestCase):
         data.disks = [d.to_dict() for d in
                       self.driver_a.get_instance_disk_info(instance)]
         self.driver_b.pre_live_migration(None, instance, data)
-        calls = []
-
-        def post(context, inst, dest, block, migrate_data):
-            calls.append(('post', block))
-            self.driver_b.post_live_migration_at_destination(
-                context, inst, migrate_data)
-
-        def recover(context, inst, dest, migrate_data, migration_status):
-            calls.append(('recover', migration_status))
-            self.driver_b.rollback_live_migration_at_destination(
-                context, inst)
+        calls, post, recover = destination_steps(self.driver_b)
 
         started = time.monotonic()
         result = self.driver_a.live_migration(
@@ -256,17 +262,7 @@ class SharedNfsStorageTestCase(base.LabTestCase):
         data.disks = []
         self.driver_b.pre_live_migration(None, instance, data)
         self.assertIs(False, data.block_migration)
-        calls = []
-
-        def post(context, inst, dest, block, migrate_data):
-            calls.append(('post', block))
-            self.driver_b.post_live_migration_at_destination(
-                context, inst, migrate_data)
-
-        def recover(context, inst, dest, migrate_data, migration_status):
-            calls.append(('recover', migration_status))
-            self.driver_b.rollback_live_migration_at_destination(
-                context, inst)
+        calls, post, recover = destination_steps(self.driver_b)
 
         result = self.driver_a.live_migration(
             None, instance, 'lab-b', post, recover, block_migration=False,
