@@ -271,6 +271,8 @@ class API(object):
         values = {
             'name': name, 'flavor_id': flavor['flavorid'],
             'memory_mb': flavor['memory_mb'], 'vcpus': flavor['vcpus'],
+            # The root disk the driver creates (metadata disk_mib wins).
+            'root_gb': flavor.get('root_gb') or 0,
             'image_ref': image['id'], 'metadata': metadata,
             'project_id': getattr(ctx, 'project_id', None),
             'user_id': getattr(ctx, 'user_id', None),

@@ -105,6 +105,8 @@ class Instance(TimestampMixin, Base):
     flavor_id = sa.Column(sa.String(255))
     memory_mb = sa.Column(sa.Integer)
     vcpus = sa.Column(sa.Integer)
+    # The flavor's root disk (GiB) at create; NULL for older rows.
+    root_gb = sa.Column(sa.Integer)
     image_ref = sa.Column(sa.String(255))
     # 'metadata' is reserved by SQLAlchemy's declarative classes.
     metadata_ = sa.Column('metadata', sa.JSON)

@@ -11,7 +11,10 @@ class Instance(base.Record):
               'vm_state', 'task_state', 'power_state', 'progress',
               'image_ref', 'metadata', 'flavor_id', 'project_id', 'user_id',
               'fault_message', 'launched_at', 'created_at', 'updated_at',
-              'deleted_at', 'hostname', 'pinned_availability_zone')
+              'deleted_at', 'hostname', 'pinned_availability_zone',
+              'root_gb')
+    # root_gb: the flavor's root disk (GiB) recorded at create; None on
+    # older rows (the driver then makes no disk unless metadata asks).
     DEFAULTS = {'progress': 0, 'vcpus': 1, 'vm_state': 'active'}
 
     @classmethod

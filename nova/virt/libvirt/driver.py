@@ -170,7 +170,9 @@ class LibvirtDriver(driver.ComputeDriver):
             libvirt_disk.POOL_NAME)
 
     def _create_root_disk(self, instance, metadata):
-        """The instance's root image (metadata ``disk_mib``), or none."""
+        """The instance's root image, or none: metadata ``disk_mib`` MiB,
+        else the flavor's ``root_gb`` GiB recorded at create (0: none).
+        """
         size = libvirt_disk.root_disk_bytes(
             metadata, getattr(instance, 'root_gb', 0) or 0)
         if not size:

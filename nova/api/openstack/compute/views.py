@@ -81,6 +81,16 @@ def _flavor_id(flavor):
     return str(value)
 
 
+def _server_disk(instance, flavor_values):
+    """The server's flavor disk (GiB): its own ``root_gb`` when recorded
+    (0 is a size too), else the flavor's.
+    """
+    value = attr(instance, 'root_gb', None)
+    if value is None:
+        return flavor_values.get('disk', 0)
+    return value
+
+
 def flavor_values(flavor):
     return {
         'id': _flavor_id(flavor),
@@ -319,7 +329,9 @@ class Views(object):
                 attr(instance, 'flavor_id')),
             'ram': attr(instance, 'memory_mb', None) or values.get('ram', 0),
             'vcpus': attr(instance, 'vcpus', None) or values.get('vcpus', 1),
-            'disk': values.get('disk', 0),
+            # The size the server was created with (its root disk), else
+            # the flavor's for a server older than the column.
+            'disk': _server_disk(instance, values),
             'ephemeral': values.get('ephemeral', 0),
             'swap': values.get('swap', 0),
             'extra_specs': values.get('extra_specs', {}),
