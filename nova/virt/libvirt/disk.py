@@ -161,6 +161,45 @@ def nfs_url(host, path):
     return 'nfs://%s%s' % (host, path)
 
 
+def nfs_disks_from_domain_xml(xml):
+    """The NFS network disks of a domain: [(server, path on the export)]."""
+    root = ET.fromstring(xml)
+    found = []
+    for disk in root.findall('./devices/disk'):
+        source = disk.find('source')
+        if (disk.get('type') != 'network' or source is None or
+                source.get('protocol') != 'nfs'):
+            continue
+        server = source.find('host')
+        if server is None or not server.get('name') or \
+                not source.get('name'):
+            continue
+        found.append((server.get('name'), source.get('name')))
+    return found
+
+
+def nfs_images_to_delete(xml, share, instance_uuid):
+    """(delete, keep): the domain's NFS images that deleting the instance
+    removes, and the others.
+
+    Only an image this driver made for this instance is removed: on the
+    configured share (``parse_nfs_share``; None: no share, nothing is
+    removed), directly in its directory, and the instance's root image by
+    name (``volume_name``). Anything else the domain points at is kept.
+    """
+    delete, keep = [], []
+    for found in nfs_disks_from_domain_xml(xml):
+        owned = False
+        if share is not None:
+            host, path = found
+            directory, _sep, name = path.rpartition('/')
+            owned = (host == share[0] and
+                     (directory or '/') == share[1] and
+                     name == volume_name(instance_uuid))
+        (delete if owned else keep).append(found)
+    return delete, keep
+
+
 def data_bytes(disks):
     """Bytes a block migration may copy: the disks' virtual sizes."""
     return sum(int(d.virt_size or 0) for d in disks)

@@ -28,6 +28,7 @@ from nova.virt.libvirt import disk as libvirt_disk
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import host_facts
+from nova.virt.libvirt import libnfs
 from nova.virt.libvirt import machine_type
 from nova.virt.libvirt import migration
 from nova.virt.libvirt import migration_flags
@@ -270,8 +271,18 @@ class LibvirtDriver(driver.ComputeDriver):
                      instance=instance)
         self._incoming_disks.add(instance.uuid)
 
-    def destroy(self, context, instance):
-        """Stop and undefine the guest here, if this host has it."""
+    def destroy(self, context, instance, destroy_disks=True):
+        """Stop and undefine the guest here, if this host has it.
+
+        With ``destroy_disks`` (Nova's argument, the default) its images go
+        too: the local ones in this host's pool and its root image on the
+        ``[libvirt] images_nfs_share`` export. Only the compute manager's
+        delete of the instance on its current host calls this; the clean-ups
+        of a live migration never do (Nova's rule for shared storage: the
+        source after a success leaves the image to the destination's guest,
+        the destination's rollback leaves it to the source's), they undefine
+        the guest and remove only the local copies a block migration made.
+        """
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
             return False
@@ -290,9 +301,44 @@ class LibvirtDriver(driver.ComputeDriver):
             except self._lv.libvirtError as exc:
                 if exc.get_error_code() != self._lv.VIR_ERR_NO_DOMAIN:
                     raise
-        if libvirt_disk.disks_from_domain_xml(xml):
-            self._delete_disks(instance.uuid)
+        if destroy_disks:
+            if libvirt_disk.disks_from_domain_xml(xml):
+                self._delete_disks(instance.uuid)
+            self._delete_nfs_images(instance, xml)
         return True
+
+    def _delete_nfs_images(self, instance, xml):
+        """Remove the guest's root image from the NFS export; a failure is
+        logged, never raised: the instance's delete goes on.
+        """
+        try:
+            share = libvirt_disk.parse_nfs_share(
+                self._conf.libvirt.images_nfs_share)
+        except ValueError:
+            share = None
+        delete, keep = libvirt_disk.nfs_images_to_delete(xml, share,
+                                                         instance.uuid)
+        for host, path in keep:
+            LOG.warning('Left nfs://%s%s on its export: it is not this '
+                        "instance's root image on [libvirt] "
+                        'images_nfs_share', host, path, instance=instance)
+        for host, path in delete:
+            try:
+                removed = self._unlink_nfs_image(host, path)
+            except Exception as exc:
+                LOG.warning('Could not delete the root disk nfs://%s%s: %s; '
+                            'remove it through an NFS client (not on the '
+                            "server's disk directly)", host, path, exc,
+                            instance=instance)
+                continue
+            LOG.info('Deleted the root disk nfs://%s%s' if removed else
+                     'Root disk nfs://%s%s was already gone', host, path,
+                     instance=instance)
+
+    @staticmethod
+    def _unlink_nfs_image(host, path):
+        """Remove an image from the export over NFS (libnfs, no mount)."""
+        return libnfs.unlink(host, path)
 
     def _guest_of(self, instance):
         guest = self._host.find_guest(instance.uuid)
@@ -401,7 +447,9 @@ class LibvirtDriver(driver.ComputeDriver):
         """Runs on the destination after a failure: drop a stopped leftover.
 
         A guest that runs here (post-copy failed half-way) is left alone:
-        destroying it could lose the only running half.
+        destroying it could lose the only running half. Only the images a
+        block migration created here are removed; shared storage (an
+        ``images_nfs_share`` image) is the source's guest's and stays.
         """
         guest = self._host.find_guest(instance.uuid)
         if guest is None:
@@ -694,7 +742,9 @@ class LibvirtDriver(driver.ComputeDriver):
             if block_migration and migrate_data is not None and \
                     migrate_data.disks:
                 # The destination has its own copy now (Nova's cleanup of
-                # the source after a migration without shared storage).
+                # the source after a migration without shared storage). An
+                # image on the NFS share is not among the local disks: the
+                # destination's guest uses it, it stays.
                 self._delete_disks(instance.uuid)
             if migrate_data is not None:
                 migrate_data.paused_for_completion = state.paused_by_monitor
