@@ -535,6 +535,38 @@ Related options:
 
 * ``live_migration_permit_post_copy``, ``live_migration_timeout_action``.
 """),
+    cfg.BoolOpt(
+        'live_migration_permit_post_copy_preempt',
+        default=True,
+        help="""
+Use QEMU's post-copy preempt channel when both hosts have it.
+
+In post-copy the guest runs on the destination while the rest of its memory
+is still being sent. When it touches a page that has not arrived, the
+destination asks the source for it; on a single migration stream that page
+waits behind every page already queued, and the guest waits with it. With
+the preempt channel (``VIR_MIGRATE_POSTCOPY_PREEMPT``, QEMU's
+``postcopy-preempt`` capability) requested pages travel on a connection of
+their own and overtake the queue, so the guest stalls less after the switch.
+
+Used only when all of these hold; the compute log says which one did not
+(an INFO line per migration):
+
+* post-copy is permitted (``live_migration_permit_post_copy``) and the
+  migration is not tunnelled;
+* this host has libvirt 10.0.0 and QEMU 8.0.0 or newer;
+* the destination reported the same of itself. A destination that does not
+  report it (an older compute service) is taken as not having it: libvirt
+  there would refuse the flag and fail the migration.
+
+The channel costs one more TCP connection between the hosts' QEMUs during
+the migration (to the same port as the main stream). Set this to false to
+keep post-copy on the single stream.
+
+Related options:
+
+* ``live_migration_permit_post_copy``: without it this option does nothing.
+"""),
     cfg.IntOpt(
         'live_migration_postcopy_recovery_timeout',
         default=600,

@@ -5,7 +5,7 @@ the reasons behind them out. The driver logs the reasons.
 """
 
 import dataclasses
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from nova import hostnames
 
@@ -21,6 +21,38 @@ MIN_LIBVIRT_POSTCOPY_RESUME = (8, 5, 0)
 MIN_QEMU_POSTCOPY_RESUME = (3, 0, 0)
 # QEMU refuses the multifd and postcopy-ram capabilities together before.
 MIN_QEMU_PARALLEL_WITH_POSTCOPY = (10, 1, 0)
+# QEMU's post-copy preempt channel (capability postcopy-preempt), asked for
+# with VIR_MIGRATE_POSTCOPY_PREEMPT. Both hosts need both versions.
+MIN_LIBVIRT_POSTCOPY_PREEMPT = (10, 0, 0)
+MIN_QEMU_POSTCOPY_PREEMPT = (8, 0, 0)
+# libvirt's value of the flag (1 << 21, libvirt.h since 10.0.0), for a
+# libvirt-python built against an older libvirt that lacks the name.
+VIR_MIGRATE_POSTCOPY_PREEMPT = 1 << 21
+
+
+def postcopy_preempt_flag(lv):
+    """VIR_MIGRATE_POSTCOPY_PREEMPT from ``lv``, or libvirt's value."""
+    return getattr(lv, 'VIR_MIGRATE_POSTCOPY_PREEMPT',
+                   VIR_MIGRATE_POSTCOPY_PREEMPT)
+
+
+@dataclasses.dataclass(frozen=True)
+class PreemptSupport(object):
+    """Which ends of a migration can open QEMU's post-copy preempt channel.
+
+    ``source``: this host's own libvirt and QEMU are new enough.
+    ``destination``: what the destination said about its own (its
+    ``check_can_live_migrate_destination`` answer, carried in the migrate
+    data); False when it said nothing (an older compute service), None when
+    there is no destination yet (the start-up summary).
+    """
+
+    source: bool = False
+    destination: Optional[bool] = False
+
+    @property
+    def both(self):
+        return bool(self.source and self.destination)
 
 
 @dataclasses.dataclass
@@ -31,6 +63,8 @@ class MigrationPlan(object):
     notes: List[str]
     parallel_connections: int = 1
     postcopy_recoverable: bool = False
+    # VIR_MIGRATE_POSTCOPY_PREEMPT is among the flags.
+    postcopy_preempt: bool = False
     # Block migration with post-copy permitted: post-copy covers the memory
     # only, and the switch cannot happen before the disks are copied.
     postcopy_after_disk_copy: bool = False
@@ -39,7 +73,9 @@ class MigrationPlan(object):
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
                           permit_auto_converge, parallel_connections=1,
                           parallel_with_postcopy_supported=False,
-                          native_tls=False):
+                          native_tls=False,
+                          postcopy_preempt_supported=None,
+                          permit_postcopy_preempt=True):
     """Flags for migrateToURI3 and why the optional ones are (not) there.
 
     ``native_tls`` (``live_migration_with_native_tls``) adds
@@ -54,6 +90,10 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
     about to be switched to post-copy would only slow it down for nothing.
     It also wins over parallel connections where QEMU cannot combine them:
     post-copy finishes any guest, more connections only finish some sooner.
+
+    ``postcopy_preempt_supported`` (a PreemptSupport: which hosts have it)
+    and ``permit_postcopy_preempt`` decide the post-copy preempt channel,
+    see ``_postcopy_preempt``; None leaves it out without a note.
     """
     flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
              lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
@@ -88,7 +128,12 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         parallel_with_postcopy_supported, notes)
     if connections > 1:
         flags |= lv.VIR_MIGRATE_PARALLEL
-    plan = MigrationPlan(flags, postcopy, auto_converge, notes, connections)
+    preempt = _postcopy_preempt(postcopy, postcopy_preempt_supported,
+                                permit_postcopy_preempt, notes)
+    if preempt:
+        flags |= postcopy_preempt_flag(lv)
+    plan = MigrationPlan(flags, postcopy, auto_converge, notes, connections,
+                         postcopy_preempt=preempt)
     note = postcopy_with_block_migration_note(postcopy, block_migration)
     if note:
         plan.postcopy_after_disk_copy = True
@@ -134,6 +179,69 @@ def _parallel_connections(wanted, tunnelled, postcopy,
         notes.append('%d parallel connections not used: %s' % (wanted, why))
         return 1
     return wanted
+
+
+def _postcopy_preempt(postcopy, support, permitted, notes):
+    """Whether to ask for QEMU's post-copy preempt channel; notes why not.
+
+    Without it, a page the destination requests during post-copy waits
+    behind every page already queued on the one migration stream; with
+    it (``VIR_MIGRATE_POSTCOPY_PREEMPT``, libvirt >= 10.0.0; QEMU's
+    ``postcopy-preempt`` capability, QEMU >= 8.0) requested pages go on a
+    channel of their own. Only with post-copy: QEMU refuses the
+    capability without ``postcopy-ram`` ("Postcopy preempt requires
+    postcopy-ram", migration/options.c), so never for a tunnelled
+    migration either. Both hosts must have it: libvirt sets the
+    capability on both QEMUs and an older libvirt refuses the unknown
+    flag, failing the migration.
+
+    What else QEMU checks, and why none of it stops the flag here:
+
+    * compression: "Postcopy preempt not compatible with compress"
+      (the old ``compress`` capability, ``VIR_MIGRATE_COMPRESSED``), which
+      the driver never asks for;
+    * parallel connections (multifd): QEMU < 10.1 refuses multifd with
+      ``postcopy-ram`` itself ("Postcopy is not yet compatible with
+      multifd"), and the plan already drops the connections there; from
+      10.1 QEMU runs multifd, post-copy and the preempt channel together
+      (its own test ``/migration/multifd+postcopy/preempt/plain``);
+    * native TLS: the preempt channel is opened with the same TLS
+      credentials as the main stream (QEMU tests
+      ``postcopy/preempt/recovery/tls/psk``); no refusal;
+    * block migration: the disks are copied over libvirt's NBD
+      connections, not the RAM stream; no refusal. Post-copy itself only
+      starts once the disks are copied (``postcopy_after_disk_copy``).
+    """
+    if not postcopy or support is None:
+        return False
+    why = None
+    if not permitted:
+        why = 'live_migration_permit_post_copy_preempt is false'
+    elif not support.source:
+        why = ('this host needs libvirt >= %s and QEMU >= %s'
+               % (_v(MIN_LIBVIRT_POSTCOPY_PREEMPT),
+                  _v(MIN_QEMU_POSTCOPY_PREEMPT)))
+    elif support.destination is None:
+        notes.append('post-copy preempt channel: this host has it; each '
+                     'migration uses it when its destination has it too '
+                     '(libvirt >= %s and QEMU >= %s)'
+                     % (_v(MIN_LIBVIRT_POSTCOPY_PREEMPT),
+                        _v(MIN_QEMU_POSTCOPY_PREEMPT)))
+        return False
+    elif not support.destination:
+        why = ('the destination did not report libvirt >= %s and QEMU >= '
+               '%s (an older host or compute service), and libvirt would '
+               'fail the migration' % (_v(MIN_LIBVIRT_POSTCOPY_PREEMPT),
+                                       _v(MIN_QEMU_POSTCOPY_PREEMPT)))
+    if why:
+        notes.append('post-copy preempt channel not used: %s' % why)
+        return False
+    notes.append('post-copy preempt channel requested: both hosts have '
+                 'libvirt >= %s and QEMU >= %s, so pages the destination '
+                 'asks for in post-copy skip the queue'
+                 % (_v(MIN_LIBVIRT_POSTCOPY_PREEMPT),
+                    _v(MIN_QEMU_POSTCOPY_PREEMPT)))
+    return True
 
 
 def postcopy_recovery_note(plan, supported, timeout):
