@@ -86,6 +86,43 @@ class ConsoleVerdictTest(testtools.TestCase):
         self.assertEqual(('ok', []),
                          lab.guest_verdict(self.path, stall_s=70))
 
+    CRASH = ('[   11.167256] BUG: kernel NULL pointer dereference, address: '
+             '0000000000000000\n'
+             '[   11.191942] Kernel panic - not syncing: Fatal exception in '
+             'interrupt\n')
+
+    def test_tcg_kernel_damage_needs_tcg_and_intact_program(self):
+        # What CI saw once on QEMU 7.2 TCG: the guest ran on lab-b for 4 s,
+        # its program's pages all intact, then the kernel crashed.
+        self.write(BOOT + ''.join(report(t, t * 7000) for t in range(1, 10))
+                   + self.CRASH)
+        self.assertIn('NULL pointer',
+                      lab.tcg_kernel_damage(self.path, 'qemu'))
+        self.assertIsNone(lab.tcg_kernel_damage(self.path, 'kvm'))
+
+    def test_tcg_kernel_damage_not_with_lost_writes_or_restart(self):
+        self.write(BOOT + report(5, 500, bad=3) + self.CRASH)
+        self.assertIsNone(lab.tcg_kernel_damage(self.path, 'qemu'))
+        self.write(BOOT + report(5, 500) + self.CRASH + BOOT)
+        self.assertIsNone(lab.tcg_kernel_damage(self.path, 'qemu'))
+        self.write(BOOT + report(5, 500) + 'DIRTIER CORRUPT page 7\n' +
+                   self.CRASH)
+        self.assertIsNone(lab.tcg_kernel_damage(self.path, 'qemu'))
+
+    def test_soft_lockup_alone_is_not_tcg_damage(self):
+        self.write(BOOT + report(5, 500) + '[ 70.1] watchdog: BUG: soft '
+                   'lockup - CPU#0 stuck for 61s! [dirtier:85]\n')
+        self.assertIsNone(lab.tcg_kernel_damage(self.path, 'qemu'))
+
+    def test_wait_reports_or_crash_skips_on_tcg_damage(self):
+        self.write(BOOT + report(5, 500) + self.CRASH)
+        case = testtools.TestCase('run')
+        self.assertRaises(case.skipException, lab.wait_reports_or_crash,
+                          case, self.path, 5, 'qemu', timeout=1)
+        # Under KVM the same console is the test's failure.
+        self.assertRaises(AssertionError, lab.wait_reports_or_crash,
+                          case, self.path, 5, 'kvm', timeout=0.2)
+
 
 class KeepLogsTest(testtools.TestCase):
 

@@ -357,8 +357,9 @@ class LabDrillTestCase(testtools.TestCase):
     def assertGuestCounts(self, uuid, more=2):
         """Its console counter keeps rising: no restart, no lost write."""
         before = self.reports(uuid)
-        self.wait_for(lambda: len(self.reports(uuid)) >= len(before) + more,
-                      60, what='%s to keep reporting' % uuid)
+        lab.wait_reports_or_crash(self, self.console(uuid),
+                                  len(before) + more,
+                                  self.env['NOVA_LAB_VIRT_TYPE'])
         after = self.reports(uuid)
         verdict, evidence = lab.guest_verdict(self.console(uuid), before[-1])
         self.assertEqual('ok', verdict, 'guest %s: %s' % (verdict, evidence))

@@ -151,9 +151,9 @@ class LabTestCase(testtools.TestCase):
     def assertGuestKeepsRunning(self, extra_reports=2, stall_s=0):
         """The guest counts on, intact; ``stall_s``: see guest_verdict."""
         before = lab.console_reports(self.console)
-        lab.wait_for(lambda: len(lab.console_reports(self.console)) >=
-                     len(before) + extra_reports, 60,
-                     what='the guest to keep reporting')
+        lab.wait_reports_or_crash(self, self.console,
+                                  len(before) + extra_reports,
+                                  self.env['NOVA_LAB_VIRT_TYPE'])
         reports = lab.console_reports(self.console)
         # A restart resets the counter and ``bad``: name it before anything
         # else, so it is never mistaken for a lost write or a stuck guest.
