@@ -110,3 +110,47 @@ def fit(results_csv, grid=GRID, uncapped=True):
         errors[service] = error(lab, phases[service])
     best = min(grid, key=lambda s: errors[s])
     return best, errors, phases[best]
+
+
+# The hand-over (Link.resume_time) ------------------------------------------
+
+def _blackout_ms(cell):
+    """'184 +/- 10' -> (184.0, 10.0); '-' or '' -> None."""
+    if not cell or cell == '-':
+        return None
+    value, _sep, resolution = cell.partition('+/-')
+    return float(value), float(resolution or 0)
+
+
+def hand_over_samples(blackout_csv):
+    """Seconds the probe saw beyond QEMU's downtime, one per completed run
+    that finished by a switch-over QEMU timed (pre-copy, auto-converge, a
+    pause): the answer gap minus half the probe's interval (the gap ends
+    at the first answer after the guest runs, on average that much late).
+    """
+    samples = []
+    with open(blackout_csv) as f:
+        for row in csv.DictReader(f):
+            seen = _blackout_ms(row['blackout ms (lab, +/- probe)'])
+            downtime = row['QEMU downtime ms']
+            if (row['outcome'] != 'completed' or seen is None or
+                    not downtime or downtime == '-'):
+                continue
+            gap_ms, resolution_ms = seen
+            samples.append((gap_ms - resolution_ms / 2.0 -
+                            float(downtime)) / 1000.0)
+    return samples
+
+
+def fit_resume_time(blackout_csv, announce_delay=0.0):
+    """Link.resume_time for the lab: the median hand-over, less the
+    announce's half round trip (the model adds that itself).
+    """
+    samples = sorted(hand_over_samples(blackout_csv))
+    if not samples:
+        raise ValueError('no completed pre-copy finishes in %s'
+                         % blackout_csv)
+    mid = len(samples) // 2
+    median = (samples[mid] if len(samples) % 2 else
+              (samples[mid - 1] + samples[mid]) / 2.0)
+    return max(median - announce_delay, 0.0)

@@ -159,6 +159,10 @@ def parse_args(argv):
     parser.add_argument('--rerender', metavar='RUNS_PICKLE', default=None,
                         help='lab: write the tables and plots again from '
                              'the runs.pickle of an earlier run')
+    parser.add_argument('--remodel', action='store_true',
+                        help='lab, with --rerender: predict every run '
+                             'again with the current model (after a '
+                             'refit) instead of the saved prediction')
     argv = list(argv)
     if argv[:1] == ['lab']:
         argv = argv[1:] + ['--backend', 'lab']

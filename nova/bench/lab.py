@@ -33,7 +33,6 @@ from nova.bench import metrics
 from nova.bench import simulated
 from nova import exception
 from nova.objects import instance as instance_obj
-from nova.simulator import migration_model
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
@@ -200,9 +199,9 @@ class LabBackend(object):
         self.a = lab.host_env(self.env, 'A')
         self.b = lab.host_env(self.env, 'B')
         self.image = lab.boot_image(self.env)
-        # The lab's fault path (TCG, 2 shared cores): the fitted cost.
-        self.model = model or simulated.SimulatedBackend(
-            fault_service=migration_model.FAULT_SERVICE_LAB_S)
+        # The lab's fault path and hand-over (TCG, 2 shared cores): the
+        # fitted figures.
+        self.model = model or simulated.lab_backend()
         self.boot_timeout = boot_timeout
         # The guests' network (tools/lab/setup.sh): each guest gets a NIC
         # and an address, and a probe in the client's namespace measures

@@ -16,6 +16,7 @@ Needs root and the lab (``tools/lab/setup.sh``); run it under the lab lock:
 ``flock /var/tmp/nova-lab.lock nova-migration-bench lab``.
 """
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -123,11 +124,34 @@ def write_plots(out, runs, strategy_names):
     return paths
 
 
+def remodel(runs, backend, all_pairs=None):
+    """The runs with the model's prediction made again by ``backend``.
+
+    The lab's measurements stay; each run's strategy and workload are
+    found by name among the lab matrix's pairs.
+    """
+    from nova.bench import compare
+    known = {(s.name, spec.name): (s, spec)
+             for s, spec in (all_pairs or lab_matrix.pairs())}
+    out = []
+    for run in runs:
+        strategy, spec = known[(run.strategy, run.workload)]
+        predicted = backend.run(strategy, spec,
+                                timeline=bool(run.model.timeline))
+        out.append(dataclasses.replace(
+            run, model=predicted,
+            model_figures=compare.from_result(predicted)))
+    return out
+
+
 def rerender(args, out):
     """Tables and plots again from a run's runs.pickle (no lab)."""
     with open(args.rerender, 'rb') as f:
         saved = pickle.load(f)
     runs, strategy_names = saved['runs'], saved['strategies']
+    if getattr(args, 'remodel', False):
+        from nova.bench import simulated
+        runs = remodel(runs, simulated.lab_backend())
     write_tables(out, runs, strategy_names, saved['settings'])
     paths = [] if args.no_plots else write_plots(out, runs, strategy_names)
     copy_to_doc(args.doc_dir, out, paths)

@@ -10,6 +10,7 @@ its own fixed steps between polls, exactly as in the unit tests; only the
 clock differs (``BenchClock``).
 """
 
+import dataclasses
 import uuid as uuid_lib
 
 from oslo_config import cfg
@@ -136,7 +137,7 @@ class SimulatedBackend(object):
     parallel = True
 
     def __init__(self, seed=0, cap_factor=2.0, fault_service=None,
-                 postcopy_uncapped=False):
+                 postcopy_uncapped=False, link_params=None):
         self.seed = seed
         # Post-copy at the link's speed whatever live_migration_bandwidth
         # says: how the driver ran before monitor v2 capped it
@@ -144,6 +145,14 @@ class SimulatedBackend(object):
         self.postcopy_uncapped = postcopy_uncapped
         # Link.fault_service override (calibration); None: the model's.
         self.fault_service = fault_service
+        # Other Link fields to override ({name: value}), e.g. the lab's
+        # fitted ones (migration_model.lab_link_params()).
+        self.link_params = dict(link_params or {})
+        unknown = set(self.link_params) - set(
+            f.name for f in dataclasses.fields(migration_model.Link))
+        if unknown:
+            raise ValueError('not Link fields: %s' % ', '.join(
+                sorted(unknown)))
         # Safety net: a run still going after cap_factor x its completion
         # timeout (+ 10 floor times) is cancelled and reported as timeout.
         self.cap_factor = cap_factor
@@ -158,7 +167,8 @@ class SimulatedBackend(object):
         lvconf = conf.libvirt
         clock = BenchClock()
         hv = fakelibvirt.Hypervisors(clock=clock)
-        link = migration_model.Link(bandwidth=spec.link_bandwidth)
+        link = migration_model.Link(bandwidth=spec.link_bandwidth,
+                                    **self.link_params)
         if self.fault_service is not None:
             link.fault_service = self.fault_service
         hv.set_link(link)
@@ -234,3 +244,9 @@ class SimulatedBackend(object):
         if timeline:
             row.timeline = _timeline(job, result.state)
         return row
+
+
+def lab_backend(**kwargs):
+    """The model of the lab: its fitted fault cost and hand-over."""
+    return SimulatedBackend(link_params=migration_model.lab_link_params(),
+                            **kwargs)

@@ -27,7 +27,6 @@ from nova.bench import blackout_probe
 from nova.bench import lab_matrix
 from nova.bench import matrix
 from nova.bench import simulated
-from nova.simulator import migration_model
 from nova.tests.functional.libvirt import lab
 from nova.tests.functional.libvirt import test_live_migration
 from nova.virt.libvirt import config as libvirt_config
@@ -92,8 +91,7 @@ class GuestNetworkTestCase(test_live_migration.LabTestCase):
 
     def predicted_blackout(self, strategy, spec):
         """The model's blackout for this guest, cap and options (or None)."""
-        model = simulated.SimulatedBackend(
-            fault_service=migration_model.FAULT_SERVICE_LAB_S)
+        model = simulated.lab_backend()
         return getattr(model.run(strategy, spec), 'blackout_s', None)
 
     def migrate_watched(self, strategy_name, spec, offset):

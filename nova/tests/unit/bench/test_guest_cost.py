@@ -6,6 +6,7 @@ import fixtures
 import testtools
 
 from nova.bench import calibration
+from nova.bench import labreport
 from nova.bench import matrix
 from nova.bench import metrics
 from nova.bench import oracle
@@ -176,6 +177,45 @@ class CalibrationTestCase(testtools.TestCase):
             LAB_RESULTS, grid=(0.0, 0.002, mm.FAULT_SERVICE_LAB_V1_S, 0.006))
         self.assertEqual(mm.FAULT_SERVICE_LAB_V1_S, best)
         self.assertEqual(6, len(phases))
+
+
+class ResumeTimeFitTestCase(testtools.TestCase):
+    """The hand-over fitted from what the blackout probe saw."""
+
+    ROWS = (
+        # strategy, outcome, QEMU downtime ms, blackout seen
+        ('defaults', 'completed', '78', '184 +/- 10'),
+        ('auto-converge', 'completed', '30', '94 +/- 10'),
+        ('auto-converge', 'completed', '42', '138 +/- 10'),
+        # post-copy: no QEMU downtime; aborted: the guest never moved
+        ('post-copy', 'completed', '-', '932 +/- 10'),
+        ('defaults', 'aborted', '-', '116 +/- 10'),
+        ('operator-force-complete', 'completed', '1951', '2068 +/- 10'),
+    )
+
+    def write(self):
+        path = self.useFixture(fixtures.TempDir()).join('blackout.csv')
+        with open(path, 'w') as f:
+            f.write(labreport.blackout_csv([]))
+            for strategy, outcome, downtime, seen in self.ROWS:
+                f.write('%s,w,%s,%s,,%s,,,,\n' % (strategy, outcome,
+                                                  downtime, seen))
+        return path
+
+    def test_samples_are_completed_switch_overs(self):
+        samples = calibration.hand_over_samples(self.write())
+        self.assertEqual([0.101, 0.059, 0.091, 0.112],
+                         [round(s, 3) for s in samples])
+
+    def test_fit_is_the_median_less_the_announce(self):
+        fitted = calibration.fit_resume_time(self.write(),
+                                             announce_delay=0.001)
+        self.assertAlmostEqual((0.091 + 0.101) / 2 - 0.001, fitted)
+
+    def test_no_runs_is_an_error(self):
+        self.ROWS = ()
+        self.assertRaises(ValueError, calibration.fit_resume_time,
+                          self.write())
 
 
 class RealOverheadTestCase(testtools.TestCase):

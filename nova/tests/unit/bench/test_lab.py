@@ -13,10 +13,12 @@ from nova.bench import cli
 from nova.bench import compare
 from nova.bench import lab
 from nova.bench import lab_matrix
+from nova.bench import labcli
 from nova.bench import labreport
 from nova.bench import matrix
 from nova.bench import metrics
 from nova.bench import simulated
+from nova.simulator import migration_model as mm
 from nova.virt.libvirt import guest as libvirt_guest
 
 MiB = 1024 * 1024
@@ -303,3 +305,32 @@ class LabReportTestCase(testtools.TestCase):
         self.assertEqual(labreport.table_headings(), rows[0])
         self.assertEqual([str(c) for c in labreport.table_row(_run())],
                          rows[1])
+
+    def test_remodel_keeps_the_lab_and_predicts_again(self):
+        # A refit model predicts the saved lab runs again (--remodel): the
+        # lab's figures stay, the model's follow the new link.
+        run = _run()
+        backend = simulated.SimulatedBackend(link_params={
+            'resume_time': 0.5})
+        [again] = labcli.remodel([run], backend)
+        self.assertIs(run.lab, again.lab)
+        self.assertEqual(run.lab_figures, again.lab_figures)
+        self.assertAlmostEqual(run.model.blackout_s + 0.48,
+                               again.model.blackout_s, places=3)
+        self.assertEqual(compare.from_result(again.model),
+                         again.model_figures)
+
+    def test_lab_backend_uses_the_fitted_link(self):
+        spec = lab_matrix.workload(256, 32, 1.5)
+        plain = simulated.SimulatedBackend(
+            fault_service=mm.FAULT_SERVICE_LAB_S).run(
+                STRATEGIES['auto-converge'], spec)
+        lab_model = simulated.lab_backend().run(
+            STRATEGIES['auto-converge'], spec)
+        self.assertAlmostEqual(
+            plain.blackout_s + mm.RESUME_TIME_LAB_S - mm.Link(1).resume_time,
+            lab_model.blackout_s, places=3)
+
+    def test_link_params_must_be_link_fields(self):
+        self.assertRaises(ValueError, simulated.SimulatedBackend,
+                          link_params={'resume': 1.0})
