@@ -183,32 +183,29 @@ def record(sock, target, interval=INTERVAL_S, should_stop=None,
         wait = max(0.0, next_send - clock())
         readable, _, _ = select.select([sock], [], [], wait)
         if readable:
-            while True:
-                try:
-                    data = sock.recv(64)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError:
-                    break
-                if len(data) == _PAYLOAD.size:
-                    magic, number, _t = _PAYLOAD.unpack(data)
-                    if magic == _MAGIC:
-                        answers.append((number, clock()))
+            _read_answers(sock, answers, clock)
     # Late answers to the last requests.
     deadline = clock() + min(0.2, 20 * interval)
     while clock() < deadline:
         readable, _, _ = select.select([sock], [], [], deadline - clock())
-        if not readable:
+        if not readable or not _read_answers(sock, answers, clock):
             break
+    return sent, answers
+
+
+def _read_answers(sock, answers, clock):
+    """Append every queued answer as (number, arrival); False on error."""
+    while True:
         try:
             data = sock.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return True
         except OSError:
-            break
+            return False
         if len(data) == _PAYLOAD.size:
             magic, number, _t = _PAYLOAD.unpack(data)
             if magic == _MAGIC:
                 answers.append((number, clock()))
-    return sent, answers
 
 
 def echo_once(target, timeout=1.0, tries=3):
