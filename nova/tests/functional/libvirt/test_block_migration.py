@@ -16,8 +16,10 @@ user-space NFS export (nfs-ganesha, tools/lab/README.rst "Shared storage")
 through ``[libvirt] images_nfs_share``; QEMU opens it over libnfs.
 """
 
+import json
 import os
 import re
+import subprocess
 import time
 
 import testtools
@@ -226,7 +228,9 @@ class BlockMigrationTestCase(base.LabTestCase):
 class SharedNfsStorageTestCase(base.LabTestCase):
     """A guest whose root disk is on the lab's NFS export live-migrates with
     ``block_migration`` false: libvirt counts the network disk as shared,
-    nothing is copied, and lab-b's QEMU opens the same image.
+    nothing is copied, and lab-b's QEMU opens the same image. The image
+    outlives the source's clean-up; destroying the guest on lab-b, where
+    it now runs, removes it from the export (over NFS, libnfs).
     """
 
     boot_with_disk = BlockMigrationTestCase.boot_with_disk
@@ -277,3 +281,32 @@ class SharedNfsStorageTestCase(base.LabTestCase):
             instance.uuid).get_xml_desc())
         self.assertDiskIntactOnDestination(console_offset)
         self.assertGuestKeepsRunning()
+        # The source's clean-up after the migration left the image to
+        # lab-b's guest; deleting the instance where it runs now removes it.
+        url = self.image_url(instance)
+        self.assertEqual(64 * MiB, self.nfs_image_size(url))
+        self.assertFalse(self.driver_a.destroy(None, instance))
+        self.assertEqual(64 * MiB, self.nfs_image_size(url))
+        self.assertTrue(self.driver_b.destroy(None, instance))
+        self.assertIsNone(self.nfs_image_size(url))
+        self.assertIn('Deleted the root disk %s' % url, self.log.output)
+
+    def image_url(self, instance):
+        host, path = libvirt_disk.nfs_image(
+            libvirt_disk.parse_nfs_share(
+                self.conf.conf.libvirt.images_nfs_share),
+            libvirt_disk.volume_name(instance.uuid))
+        return libvirt_disk.nfs_url(host, path)
+
+    def nfs_image_size(self, url):
+        """The image's virtual size read over NFS (qemu-img, libnfs, as
+        QEMU opens it), or None when qemu-img cannot open it.
+        """
+        proc = subprocess.run(
+            ('qemu-img', 'info', '--force-share', '--output=json', url),
+            capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            self.addDetail('qemu-img-info-%d' % len(self.getDetails()),
+                           testtools.content.text_content(proc.stderr))
+            return None
+        return json.loads(proc.stdout)['virtual-size']
