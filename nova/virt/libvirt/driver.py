@@ -504,9 +504,8 @@ class LibvirtDriver(driver.ComputeDriver):
         """This host's libvirt and QEMU can open the post-copy preempt
         channel (the versions of the daemon, not of the client library).
         """
-        return self._host.has_min_version(
-            migration_flags.MIN_LIBVIRT_POSTCOPY_PREEMPT,
-            migration_flags.MIN_QEMU_POSTCOPY_PREEMPT)
+        return migration_flags.postcopy_preempt_host_ok(
+            self._host.has_min_version)
 
     def check_can_live_migrate_destination(self, context, instance,
                                            src_compute_info=None,

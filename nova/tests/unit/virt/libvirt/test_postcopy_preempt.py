@@ -3,7 +3,12 @@
 The flag rule (pure), the destination's answer carried to the source in
 the migrate data, and whole migrations through the driver on the fake
 hypervisor, whose hosts run different libvirt/QEMU versions and refuse the
-flag as an older libvirt does.
+flag as libvirt does.
+
+No libvirt release is known to accept VIR_MIGRATE_POSTCOPY_PREEMPT yet
+(11.3.0 refuses it), so the driver never asks for it today
+(``TodayTestCase``); the rest models a future libvirt FUTURE that does,
+on both the driver's side (MIN_LIBVIRT_POSTCOPY_PREEMPT) and the fake's.
 """
 
 import types
@@ -29,10 +34,13 @@ PREEMPT = 1 << 21
 BASE = (C.VIR_MIGRATE_LIVE | C.VIR_MIGRATE_PEER2PEER |
         C.VIR_MIGRATE_PERSIST_DEST | C.VIR_MIGRATE_UNDEFINE_SOURCE)
 BOTH = migration_flags.PreemptSupport(source=True, destination=True)
+# A libvirt release that would accept the flag (none is known to).
+FUTURE = (12, 0, 0)
 # (libvirt, QEMU) as getLibVersion()/getVersion() report them.
 OLD = (9000000, 7002000)        # Debian 12
-NEW = (11003000, 10000002)      # bookworm-backports
-NEW_LIBVIRT_OLD_QEMU = (10000000, 7002000)
+BACKPORTS = (11003000, 10000002)  # bookworm-backports: refuses the flag
+NEW = (12000000, 10001000)      # FUTURE libvirt, QEMU 10.1
+NEW_LIBVIRT_OLD_QEMU = (12000000, 7002000)
 
 
 def plan(**kw):
@@ -46,7 +54,25 @@ def preempt_notes(p):
     return [n for n in p.notes if n.startswith('post-copy preempt')]
 
 
+class FutureLibvirt(fixtures.Fixture):
+    """Both the driver and the fake take FUTURE as the first libvirt that
+    accepts the flag.
+    """
+
+    def _setUp(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.migration_flags.MIN_LIBVIRT_POSTCOPY_PREEMPT',
+            FUTURE))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.simulator.libvirt.PREEMPT_MIN_LIB_VERSION',
+            FUTURE[0] * 1000000 + FUTURE[1] * 1000 + FUTURE[2]))
+
+
 class FlagRuleTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super(FlagRuleTestCase, self).setUp()
+        self.useFixture(FutureLibvirt())
 
     def test_value_is_libvirts(self):
         self.assertEqual(PREEMPT, migration_flags.VIR_MIGRATE_POSTCOPY_PREEMPT)
@@ -59,7 +85,7 @@ class FlagRuleTestCase(testtools.TestCase):
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT, p.flags)
         self.assertTrue(p.postcopy_preempt)
         self.assertEqual(['post-copy preempt channel requested: both hosts '
-                          'have libvirt >= 10.0.0 and QEMU >= 8.0.0, so '
+                          'have libvirt >= 12.0.0 and QEMU >= 8.0.0, so '
                           'pages the destination asks for in post-copy skip '
                           'the queue'], preempt_notes(p))
 
@@ -69,7 +95,7 @@ class FlagRuleTestCase(testtools.TestCase):
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, p.flags)
         self.assertFalse(p.postcopy_preempt)
         self.assertEqual(['post-copy preempt channel not used: this host '
-                          'needs libvirt >= 10.0.0 and QEMU >= 8.0.0'],
+                          'needs libvirt >= 12.0.0 and QEMU >= 8.0.0'],
                          preempt_notes(p))
 
     def test_destination_too_old_or_silent(self):
@@ -79,7 +105,7 @@ class FlagRuleTestCase(testtools.TestCase):
         [note] = preempt_notes(p)
         self.assertTrue(note.startswith(
             'post-copy preempt channel not used: the destination did not '
-            'report libvirt >= 10.0.0 and QEMU >= 8.0.0'), note)
+            'report libvirt >= 12.0.0 and QEMU >= 8.0.0'), note)
         self.assertIn('libvirt would fail the migration', note)
 
     def test_neither(self):
@@ -93,7 +119,7 @@ class FlagRuleTestCase(testtools.TestCase):
         self.assertFalse(p.flags & PREEMPT)
         self.assertEqual(['post-copy preempt channel: this host has it; '
                           'each migration uses it when its destination has '
-                          'it too (libvirt >= 10.0.0 and QEMU >= 8.0.0)'],
+                          'it too (libvirt >= 12.0.0 and QEMU >= 8.0.0)'],
                          preempt_notes(p))
 
     def test_operator_switch(self):
@@ -217,7 +243,7 @@ class ConfTestCase(testtools.TestCase):
 
 
 class FakeLibvirtTestCase(testtools.TestCase):
-    """The fake refuses the flag where real libvirt does."""
+    """The fake refuses the flag where real libvirt does (or would)."""
 
     def setUp(self):
         super(FakeLibvirtTestCase, self).setUp()
@@ -235,7 +261,17 @@ class FakeLibvirtTestCase(testtools.TestCase):
             fakelibvirt.libvirtError, self.dom.migrateToURI3,
             self.hv.uri('dest'), {}, flags)
 
+    def test_today_every_libvirt_refuses(self):
+        # As libvirt 11.3.0 does on the lab: the source's own first step.
+        for versions in (BACKPORTS, NEW):
+            self.versions(versions, versions)
+            exc = self.migrate(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT)
+            self.assertEqual(C.VIR_ERR_INVALID_ARG, exc.get_error_code())
+            self.assertIn('unsupported flags (0x200000) in function '
+                          'qemuDomainMigratePerform3Params', str(exc))
+
     def test_older_source_libvirt_refuses(self):
+        self.useFixture(FutureLibvirt())
         self.versions(OLD, NEW)
         exc = self.migrate(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT)
         self.assertEqual(C.VIR_ERR_INVALID_ARG, exc.get_error_code())
@@ -243,34 +279,38 @@ class FakeLibvirtTestCase(testtools.TestCase):
         self.assertIn('(src)', str(exc))
 
     def test_older_destination_libvirt_refuses(self):
+        self.useFixture(FutureLibvirt())
         self.versions(NEW, OLD)
         exc = self.migrate(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT)
         self.assertEqual(C.VIR_ERR_INVALID_ARG, exc.get_error_code())
         self.assertIn('(dest)', str(exc))
 
     def test_older_qemu_refuses(self):
+        self.useFixture(FutureLibvirt())
         self.versions(NEW, NEW_LIBVIRT_OLD_QEMU)
         exc = self.migrate(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT)
         self.assertEqual(C.VIR_ERR_ARGUMENT_UNSUPPORTED, exc.get_error_code())
         self.assertIn("'postcopy-preempt'", str(exc))
 
     def test_without_postcopy_refuses(self):
+        self.useFixture(FutureLibvirt())
         self.versions(NEW, NEW)
         exc = self.migrate(BASE | PREEMPT)
         self.assertIn('Postcopy preempt requires postcopy-ram', str(exc))
 
     def test_refusal_leaves_the_guest(self):
+        self.useFixture(FutureLibvirt())
         self.versions(NEW, OLD)
         self.migrate(BASE | C.VIR_MIGRATE_POSTCOPY | PREEMPT)
         self.assertEqual([], self.hv.migrations)
         self.assertEqual(C.VIR_DOMAIN_RUNNING, self.dom.state_value[0])
 
 
-class DriverTestCase(testtools.TestCase):
+class DriverBase(testtools.TestCase):
     """The driver on fake hosts of given versions, end to end."""
 
     def setUp(self):
-        super(DriverTestCase, self).setUp()
+        super(DriverBase, self).setUp()
         self.conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         self.conf.config(group='libvirt',
                          live_migration_permit_post_copy=True)
@@ -318,12 +358,21 @@ class DriverTestCase(testtools.TestCase):
         flags = self.hv.migrations[-1][3] if self.hv.migrations else None
         return result, flags, calls
 
+
+class DriverTestCase(DriverBase):
+    """With FUTURE libvirt, the rule at work."""
+
+    def setUp(self):
+        super(DriverTestCase, self).setUp()
+        self.useFixture(FutureLibvirt())
+
     # -- the destination's check ------------------------------------------
 
     def test_destination_check_reports_its_own_versions(self):
         for versions, expected in ((NEW, True), (OLD, False),
+                                   (BACKPORTS, False),
                                    (NEW_LIBVIRT_OLD_QEMU, False),
-                                   ((10000000, 8000000), True)):
+                                   ((12000000, 8000000), True)):
             self.versions(OLD, versions)
             self.assertIs(expected, self.dest_check()
                           .dst_supports_postcopy_preempt, versions)
@@ -360,7 +409,7 @@ class DriverTestCase(testtools.TestCase):
         result, flags, _calls = self.migrate(self.dest_check())
         self.assertEqual(libvirt_guest.JOB_COMPLETED, result.job_type)
         self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, flags)
-        self.assertIn('this host needs libvirt >= 10.0.0', self.log.output)
+        self.assertIn('this host needs libvirt >= 12.0.0', self.log.output)
 
     def test_older_compute_service_on_the_destination_means_no(self):
         # New hypervisors on both, but the destination's service did not
@@ -408,3 +457,39 @@ class DriverTestCase(testtools.TestCase):
         self.driver('dest').init_host('dest')
         self.assertIn('post-copy preempt channel not used: this host needs',
                       self.log.output)
+
+
+class TodayTestCase(DriverBase):
+    """With the libvirt releases known today: never asked for."""
+
+    def test_constants(self):
+        self.assertIsNone(migration_flags.MIN_LIBVIRT_POSTCOPY_PREEMPT)
+        self.assertIsNone(fakelibvirt.PREEMPT_MIN_LIB_VERSION)
+        self.assertIn('no release known to this driver does; libvirt '
+                      '11.3.0 refuses it',
+                      migration_flags.postcopy_preempt_requirement())
+
+    def test_no_host_says_yes(self):
+        for versions in (OLD, BACKPORTS, NEW):
+            self.versions(OLD, versions)
+            self.assertFalse(
+                self.dest_check().dst_supports_postcopy_preempt)
+        self.assertFalse(migration_flags.postcopy_preempt_host_ok(
+            lambda lv, hv: True))
+
+    def test_backports_pair_is_not_asked_and_completes(self):
+        self.versions(BACKPORTS, BACKPORTS)
+        result, flags, _calls = self.migrate(self.dest_check())
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, result.job_type)
+        self.assertEqual(BASE | C.VIR_MIGRATE_POSTCOPY, flags)
+        self.assertIn('post-copy preempt channel not used: this host needs '
+                      'a libvirt that accepts VIR_MIGRATE_POSTCOPY_PREEMPT',
+                      self.log.output)
+
+    def test_a_destination_that_says_yes_is_not_enough(self):
+        self.versions(BACKPORTS, BACKPORTS)
+        result, flags, _calls = self.migrate(
+            migrate_data_obj.LibvirtLiveMigrateData(
+                dst_supports_postcopy_preempt=True))
+        self.assertEqual(libvirt_guest.JOB_COMPLETED, result.job_type)
+        self.assertFalse(flags & PREEMPT)
