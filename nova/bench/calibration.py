@@ -1,7 +1,7 @@
 """The post-copy fault cost, fitted to the lab's real QEMU runs.
 
 Two sets of lab runs are committed: the lab benchmark made before monitor
-v2 (``doc/source/admin/bench/lab/results.csv``; post-copy then ran at the
+v2 (``doc/source/admin/bench/lab/v1/results.csv``; post-copy then ran at the
 veth's speed, uncapped) and the post-copy runs made with the current
 driver and policy (``lab/postcopy-v2/results.csv``; post-copy capped by
 ``bandwidth.postcopy`` like pre-copy). ``fit`` takes either; the model's
@@ -15,7 +15,7 @@ trip, the page's transfer and a source-side service time
 (``Link.fault_service``) that also takes the sending thread away from the
 background stream. Round trip and transfer follow from the link; the
 service time is the one free parameter. It is fitted here to the committed
-lab runs (``doc/source/admin/bench/lab/results.csv``): the guests that
+lab runs (``doc/source/admin/bench/lab/v1/results.csv``): the guests that
 dirty memory at 1.5 times the cap switch to post-copy at the same moment
 in the lab and the model, and the lab's post-copy phase (1.8 to 2.2 s)
 was far longer than the model's without faults (0.1 to 0.3 s).
@@ -66,13 +66,14 @@ def _spec(workload):
     raise ValueError('no lab cell %s' % workload)
 
 
-def model_phases(lab_phases, fault_service, uncapped=True):
+def model_phases(lab_phases, fault_service, uncapped=True, link_params=None):
     """The model's post-copy seconds for the same runs, switched when the
     lab's monitor switched (the policy that made the lab runs has changed
     since; the phase after the switch is what is calibrated).
     """
     backend = simulated.SimulatedBackend(fault_service=fault_service,
-                                         postcopy_uncapped=uncapped)
+                                         postcopy_uncapped=uncapped,
+                                         link_params=link_params)
     out = {}
     for key, (_phase, switched_at) in sorted(lab_phases.items()):
         spec = _spec(key[1])
@@ -95,18 +96,19 @@ def error(lab_phases, model):
     return total
 
 
-def fit(results_csv, grid=GRID, uncapped=True):
+def fit(results_csv, grid=GRID, uncapped=True, link_params=None):
     """(best service time, {service time: error}, model phases at best).
 
     ``uncapped``: the runs were made with post-copy at the link's speed
-    (before monitor v2).
+    (before monitor v2). ``link_params``: the other Link fields to hold
+    (e.g. the lab's request wait); the service time overrides its own.
     """
     lab = lab_postcopy_phases(results_csv)
     if not lab:
         raise ValueError('no completed post-copy runs in %s' % results_csv)
     errors, phases = {}, {}
     for service in grid:
-        phases[service] = model_phases(lab, service, uncapped)
+        phases[service] = model_phases(lab, service, uncapped, link_params)
         errors[service] = error(lab, phases[service])
     best = min(grid, key=lambda s: errors[s])
     return best, errors, phases[best]
@@ -154,3 +156,84 @@ def fit_resume_time(blackout_csv, announce_delay=0.0):
     median = (samples[mid] if len(samples) % 2 else
               (samples[mid - 1] + samples[mid]) / 2.0)
     return max(median - announce_delay, 0.0)
+
+
+# The requested page's wait behind the stream (Link.request_wait) ---------
+
+# Seconds tried per requested page.
+WAIT_GRID = (0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035,
+             0.04, 0.045, 0.05, 0.06, 0.07, 0.08, 0.1)
+
+
+def postcopy_blackouts(blackout_csv):
+    """{(strategy, workload): seconds} the probe saw in runs that switched
+    to post-copy (libvirt reports no downtime for them), less half the
+    probe's interval.
+    """
+    seen = {}
+    with open(blackout_csv) as f:
+        for row in csv.DictReader(f):
+            gap = _blackout_ms(row['blackout ms (lab, +/- probe)'])
+            downtime = row['QEMU downtime ms']
+            if (row['outcome'] != 'completed' or gap is None or
+                    (downtime and downtime != '-')):
+                continue
+            seen[(row['strategy'], row['workload'])] = (
+                gap[0] - gap[1] / 2.0) / 1000.0
+    return seen
+
+
+def model_blackouts(keys, link_params):
+    """The lab model's blackout for each (strategy, workload)."""
+    backend = simulated.SimulatedBackend(link_params=link_params)
+    pairs = {(s.name, spec.name): (s, spec) for s, spec in lab_matrix.pairs()}
+    return {key: backend.run(*pairs[key]).blackout_s or 0.0
+            for key in sorted(keys)}
+
+
+def fit_request_wait(blackout_csv, grid=WAIT_GRID, base_params=None):
+    """(best wait in s, {wait: error}, {run: model blackout}).
+
+    The squared log ratio of the lab's post-copy blackouts over the
+    model's, on a grid of waits, the other lab figures fixed.
+    """
+    from nova.simulator import migration_model
+    lab = postcopy_blackouts(blackout_csv)
+    if not lab:
+        raise ValueError('no completed post-copy runs in %s' % blackout_csv)
+    params = dict(base_params or migration_model.lab_link_params())
+    errors, models = {}, {}
+    for wait in grid:
+        params['request_wait'] = wait
+        models[wait] = model_blackouts(lab, params)
+        errors[wait] = sum(
+            math.log(max(lab[k], 1e-3) / max(models[wait][k], 1e-3)) ** 2
+            for k in lab)
+    best = min(grid, key=lambda b: errors[b])
+    return best, errors, models[best]
+
+
+# The post-copy job's end after its last page (Link.postcopy_end_time) ----
+
+END_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+
+
+def fit_postcopy_end(results_csv, grid=END_GRID, link_params=None):
+    """(best end time, {end time: error}, model phases at best).
+
+    The lab's post-copy phases (current driver: post-copy capped) against
+    the model's, the fault cost and the other lab figures held.
+    """
+    from nova.simulator import migration_model
+    lab = lab_postcopy_phases(results_csv)
+    if not lab:
+        raise ValueError('no completed post-copy runs in %s' % results_csv)
+    params = dict(link_params or migration_model.lab_link_params())
+    service = params.pop('fault_service', None)
+    errors, phases = {}, {}
+    for end in grid:
+        params['postcopy_end_time'] = end
+        phases[end] = model_phases(lab, service, False, dict(params))
+        errors[end] = error(lab, phases[end])
+    best = min(grid, key=lambda e: errors[e])
+    return best, errors, phases[best]

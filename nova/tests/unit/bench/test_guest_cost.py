@@ -14,11 +14,14 @@ from nova.bench import simulated
 from nova.simulator import migration_model as mm
 
 MiB = mm.MiB
-LAB_RESULTS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
-                           'doc', 'source', 'admin', 'bench', 'lab',
-                           'results.csv')
-LAB_V2_RESULTS = os.path.join(os.path.dirname(LAB_RESULTS), 'postcopy-v2',
-                              'results.csv')
+LAB_DIR = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
+                       'doc', 'source', 'admin', 'bench', 'lab')
+# The lab benchmark before monitor v2, its post-copy runs of this policy,
+# and the current full run (with the blackout probe).
+LAB_RESULTS = os.path.join(LAB_DIR, 'v1', 'results.csv')
+LAB_V2_RESULTS = os.path.join(LAB_DIR, 'postcopy-v2', 'results.csv')
+LAB_NOW_RESULTS = os.path.join(LAB_DIR, 'results.csv')
+LAB_NOW_BLACKOUT = os.path.join(LAB_DIR, 'blackout.csv')
 
 
 def _job(dirty_mib_s, fault_service=0.0, ws_mib=64, ram_mib=256):
@@ -179,6 +182,31 @@ class CalibrationTestCase(testtools.TestCase):
         self.assertEqual(6, len(phases))
 
 
+class CommittedLabFitsTestCase(testtools.TestCase):
+    """The lab figures the model uses are the fits to the committed run."""
+
+    def setUp(self):
+        super(CommittedLabFitsTestCase, self).setUp()
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+
+    def test_resume_time(self):
+        fitted = calibration.fit_resume_time(
+            LAB_NOW_BLACKOUT, announce_delay=mm.Link(1).announce_delay)
+        self.assertAlmostEqual(mm.RESUME_TIME_LAB_S, fitted, places=3)
+
+    def test_request_wait(self):
+        best, errors, _m = calibration.fit_request_wait(
+            LAB_NOW_BLACKOUT, grid=(0.0, 0.03, mm.REQUEST_WAIT_LAB_S, 0.06))
+        self.assertEqual(mm.REQUEST_WAIT_LAB_S, best)
+        self.assertLess(errors[best], errors[0.0] / 10)
+
+    def test_postcopy_end_time(self):
+        best, errors, _p = calibration.fit_postcopy_end(
+            LAB_NOW_RESULTS, grid=(0.0, 0.75, mm.POSTCOPY_END_LAB_S, 1.75))
+        self.assertEqual(mm.POSTCOPY_END_LAB_S, best)
+        self.assertLess(errors[best], errors[0.0] / 2)
+
+
 class ResumeTimeFitTestCase(testtools.TestCase):
     """The hand-over fitted from what the blackout probe saw."""
 
@@ -216,6 +244,39 @@ class ResumeTimeFitTestCase(testtools.TestCase):
         self.ROWS = ()
         self.assertRaises(ValueError, calibration.fit_resume_time,
                           self.write())
+
+
+class RequestWaitFitTestCase(testtools.TestCase):
+    """The requested page's wait behind the stream, fitted to blackouts."""
+
+    KEYS = (('post-copy', '256MiB-x1.5-32MiBps'),
+            ('post-copy', '1024MiB-x1.5-64MiBps'))
+
+    def test_fit_finds_the_wait_that_made_the_blackouts(self):
+        self.useFixture(fixtures.FakeLogger(level='ERROR'))
+        params = dict(mm.lab_link_params(), request_wait=0.02)
+        made = calibration.model_blackouts(self.KEYS, params)
+        # Longer than the switch-over alone: the answer's pages queue.
+        without = calibration.model_blackouts(
+            self.KEYS, dict(params, request_wait=0.0))
+        for key in self.KEYS:
+            self.assertGreater(made[key], without[key] + 0.1)
+        path = self.useFixture(fixtures.TempDir()).join('blackout.csv')
+        with open(path, 'w') as f:
+            f.write(labreport.blackout_csv([]))
+            for (strategy, workload), seconds in sorted(made.items()):
+                # As the probe reports it: +5 ms is half its interval.
+                f.write('%s,%s,completed,-,,%d +/- 10,,,,\n' % (
+                    strategy, workload, round(seconds * 1000) + 5))
+            # A pre-copy finish: not a post-copy blackout.
+            f.write('defaults,256MiB-x0.5-16MiBps,completed,70,,180 +/- 10'
+                    ',,,,\n')
+        self.assertEqual(set(self.KEYS),
+                         set(calibration.postcopy_blackouts(path)))
+        best, errors, _models = calibration.fit_request_wait(
+            path, grid=(0.0, 0.01, 0.02, 0.04))
+        self.assertEqual(0.02, best)
+        self.assertLess(errors[best], errors[0.0])
 
 
 class RealOverheadTestCase(testtools.TestCase):
