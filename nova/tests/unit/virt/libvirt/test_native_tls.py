@@ -14,21 +14,15 @@ import nova.conf
 from nova.conf import validation
 from nova.simulator import libvirt as fakelibvirt
 from nova.tests.unit.conf import test_validation
+from nova.tests.unit.virt.libvirt import test_migration_flags
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration_flags
 
 C = fakelibvirt.C
-BASE = (C.VIR_MIGRATE_LIVE | C.VIR_MIGRATE_PEER2PEER |
-        C.VIR_MIGRATE_PERSIST_DEST | C.VIR_MIGRATE_UNDEFINE_SOURCE)
+BASE = test_migration_flags.BASE
+plan = test_migration_flags.plan
 TLSWIRE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                        '..', 'tools', 'lab', 'tlswire.py')
-
-
-def plan(**kw):
-    args = dict(tunnelled=False, block_migration=False, permit_postcopy=False,
-                permit_auto_converge=False)
-    args.update(kw)
-    return migration_flags.build_migration_flags(C, **args)
 
 
 class FlagsTestCase(testtools.TestCase):
