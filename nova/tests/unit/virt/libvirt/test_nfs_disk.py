@@ -17,6 +17,7 @@ from nova import exception
 from nova.objects import instance as instance_obj
 from nova.objects import migrate_data as migrate_data_obj
 from nova.simulator import libvirt as fakelibvirt
+from nova.tests.unit.virt.libvirt import test_disk
 from nova.tests.unit.virt.libvirt import test_driver_disks
 from nova.virt.libvirt import config
 from nova.virt.libvirt import disk
@@ -48,10 +49,7 @@ class ShareTestCase(testtools.TestCase):
 
 class NetworkDiskXmlTestCase(testtools.TestCase):
 
-    def _xml(self, disks):
-        return config.guest_xml(config.GuestConfig(
-            name='vm', uuid='u-1', memory_mib=256, vcpus=1, virt_type='qemu',
-            image=config.BootImage('/k', '/i'), disks=disks))
+    _xml = test_disk.DomainDisksTestCase._xml
 
     def test_nfs_disk_is_a_network_disk(self):
         root = ET.fromstring(self._xml((config.GuestDisk(
