@@ -554,14 +554,18 @@ Used only when all of these hold; the compute log says which one did not
 
 * post-copy is permitted (``live_migration_permit_post_copy``) and the
   migration is not tunnelled;
-* this host has libvirt 10.0.0 and QEMU 8.0.0 or newer;
+* this host's libvirt accepts the flag and its QEMU is 8.0.0 or newer;
 * the destination reported the same of itself. A destination that does not
   report it (an older compute service) is taken as not having it: libvirt
   there would refuse the flag and fail the migration.
 
-The channel costs one more TCP connection between the hosts' QEMUs during
-the migration (to the same port as the main stream). Set this to false to
-keep post-copy on the single stream.
+No libvirt release is known to accept the flag yet: it was proposed for
+libvirt 10.0.0, but libvirt 11.3.0 refuses it ("unsupported flags
+(0x200000)") and fails the migration. Until the driver knows a release
+that takes it, no host reports support and this option has no effect.
+libvirt 11.3.0 turns the channel on by itself for every post-copy
+migration between two such hosts (seen with QEMU 10.0.2); this option
+cannot change that.
 
 Related options:
 
