@@ -535,42 +535,6 @@ Related options:
 
 * ``live_migration_permit_post_copy``, ``live_migration_timeout_action``.
 """),
-    cfg.BoolOpt(
-        'live_migration_permit_post_copy_preempt',
-        default=True,
-        help="""
-Use QEMU's post-copy preempt channel when both hosts have it.
-
-In post-copy the guest runs on the destination while the rest of its memory
-is still being sent. When it touches a page that has not arrived, the
-destination asks the source for it; on a single migration stream that page
-waits behind every page already queued, and the guest waits with it. With
-the preempt channel (``VIR_MIGRATE_POSTCOPY_PREEMPT``, QEMU's
-``postcopy-preempt`` capability) requested pages travel on a connection of
-their own and overtake the queue, so the guest stalls less after the switch.
-
-Used only when all of these hold; the compute log says which one did not
-(an INFO line per migration):
-
-* post-copy is permitted (``live_migration_permit_post_copy``) and the
-  migration is not tunnelled;
-* this host's libvirt accepts the flag and its QEMU is 8.0.0 or newer;
-* the destination reported the same of itself. A destination that does not
-  report it (an older compute service) is taken as not having it: libvirt
-  there would refuse the flag and fail the migration.
-
-No libvirt release is known to accept the flag yet: it was proposed for
-libvirt 10.0.0, but libvirt 11.3.0 refuses it ("unsupported flags
-(0x200000)") and fails the migration. Until the driver knows a release
-that takes it, no host reports support and this option has no effect.
-libvirt 11.3.0 turns the channel on by itself for every post-copy
-migration between two such hosts (seen with QEMU 10.0.2); this option
-cannot change that.
-
-Related options:
-
-* ``live_migration_permit_post_copy``: without it this option does nothing.
-"""),
     cfg.IntOpt(
         'live_migration_postcopy_recovery_timeout',
         default=600,

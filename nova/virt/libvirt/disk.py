@@ -11,7 +11,7 @@ runs in.
 
 import dataclasses
 import re
-from typing import Optional
+from typing import List, Optional, Tuple
 import xml.etree.ElementTree as ET
 
 from nova.virt import image
@@ -187,7 +187,8 @@ def nfs_images_to_delete(xml, share, instance_uuid):
     removed), directly in its directory, and the instance's root image by
     name (``volume_name``). Anything else the domain points at is kept.
     """
-    delete, keep = [], []
+    delete: List[Tuple[str, str]] = []
+    keep: List[Tuple[str, str]] = []
     for found in nfs_disks_from_domain_xml(xml):
         owned = False
         if share is not None:

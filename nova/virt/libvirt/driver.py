@@ -466,19 +466,9 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- flags ------------------------------------------------------------
 
-    def _migration_plan(self, block_migration, migrate_data=None):
-        """The flags of a migration from here, with the reasons behind them.
-
-        ``migrate_data`` carries what the destination reported about itself
-        (``check_can_live_migrate_destination``); without it (the start-up
-        summary) the destination is unknown.
-        """
+    def _migration_plan(self, block_migration):
         lvconf = self._conf.libvirt
         has = self._host.has_min_version
-        preempt = migration_flags.PreemptSupport(
-            source=self._supports_postcopy_preempt(),
-            destination=(None if migrate_data is None else bool(
-                migrate_data.dst_supports_postcopy_preempt)))
         plan = migration_flags.build_migration_flags(
             self._lv,
             tunnelled=lvconf.live_migration_tunnelled,
@@ -488,10 +478,7 @@ class LibvirtDriver(driver.ComputeDriver):
             parallel_connections=lvconf.live_migration_parallel_connections,
             parallel_with_postcopy_supported=has(
                 hv_ver=migration_flags.MIN_QEMU_PARALLEL_WITH_POSTCOPY),
-            native_tls=lvconf.live_migration_with_native_tls,
-            postcopy_preempt_supported=preempt,
-            permit_postcopy_preempt=(
-                lvconf.live_migration_permit_post_copy_preempt))
+            native_tls=lvconf.live_migration_with_native_tls)
         note = migration_flags.postcopy_recovery_note(
             plan, has(migration_flags.MIN_LIBVIRT_POSTCOPY_RESUME,
                       migration_flags.MIN_QEMU_POSTCOPY_RESUME),
@@ -499,49 +486,6 @@ class LibvirtDriver(driver.ComputeDriver):
         if note:
             plan.notes.append(note)
         return plan
-
-    def _supports_postcopy_preempt(self):
-        """This host's libvirt and QEMU can open the post-copy preempt
-        channel (the versions of the daemon, not of the client library).
-        """
-        return migration_flags.postcopy_preempt_host_ok(
-            self._host.has_min_version)
-
-    def check_can_live_migrate_destination(self, context, instance,
-                                           src_compute_info=None,
-                                           dst_compute_info=None,
-                                           block_migration=False,
-                                           disk_over_commit=False):
-        """Runs on the destination before anything moves: what this host
-        can do for the migration, for the source to decide with.
-
-        Returns a LibvirtLiveMigrateData; ``dst_supports_postcopy_preempt``
-        says whether this host's libvirt and QEMU can open the post-copy
-        preempt channel. Its dict for the wire is
-        ``migrate_data.destination_facts(...)``.
-        """
-        data = migrate_data_obj.LibvirtLiveMigrateData(
-            block_migration=block_migration,
-            dst_supports_postcopy_preempt=self._supports_postcopy_preempt())
-        LOG.debug('Destination check: post-copy preempt %s',
-                  'supported' if data.dst_supports_postcopy_preempt
-                  else 'not supported', instance=instance)
-        return data
-
-    def check_can_live_migrate_source(self, context, instance,
-                                      dest_check_data,
-                                      block_device_info=None):
-        """Runs on the source with the destination's answers: logs what
-        the migration will use and returns them (the data ``live_migration``
-        then gets).
-        """
-        plan = self._migration_plan(
-            bool(getattr(dest_check_data, 'block_migration', False)),
-            dest_check_data)
-        for note in plan.notes:
-            if note.startswith('post-copy preempt'):
-                LOG.info('%s', note, instance=instance)
-        return dest_check_data
 
     def _migration_policy(self, plan, data_gb):
         """The monitor's view of the options, read once per migration."""
@@ -639,9 +583,7 @@ class LibvirtDriver(driver.ComputeDriver):
                        migrate_data=None):
         guest = self._host.get_guest(instance.uuid)
         mig = migrate_data.migration if migrate_data else None
-        plan = self._migration_plan(
-            block_migration,
-            migrate_data or migrate_data_obj.LibvirtLiveMigrateData())
+        plan = self._migration_plan(block_migration)
         for note in plan.notes:
             LOG.info('%s', note, instance=instance)
         lvconf = self._conf.libvirt

@@ -5,7 +5,7 @@ the reasons behind them out. The driver logs the reasons.
 """
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List
 
 from nova import hostnames
 
@@ -21,72 +21,6 @@ MIN_LIBVIRT_POSTCOPY_RESUME = (8, 5, 0)
 MIN_QEMU_POSTCOPY_RESUME = (3, 0, 0)
 # QEMU refuses the multifd and postcopy-ram capabilities together before.
 MIN_QEMU_PARALLEL_WITH_POSTCOPY = (10, 1, 0)
-# QEMU's post-copy preempt channel (capability postcopy-preempt, QEMU >=
-# 8.0), asked for with VIR_MIGRATE_POSTCOPY_PREEMPT. Both hosts need both.
-# The first libvirt whose QEMU driver takes the flag: None while no release
-# is known to. The flag was proposed for libvirt 10.0.0 (1 << 21, "Since:
-# 10.0.0" in the posted libvirt-domain.h), but libvirt 11.3.0 (Debian
-# bookworm-backports, the lab's newest) refuses it in the p2p source's own
-# first step: "unsupported flags (0x200000) in function
-# qemuDomainMigratePerform3Params" (the migration fails, nothing moves);
-# the flag mask of that function in its libvirt_driver_qemu.so stops at
-# VIR_MIGRATE_ZEROCOPY (1 << 20), and its virsh has no option for it.
-# Set this to a release once the lab has seen that release accept the
-# flag (nova/tests/functional/libvirt/test_postcopy_preempt.py fails on
-# a lab whose libvirt accepts it while this is None).
-MIN_LIBVIRT_POSTCOPY_PREEMPT: Optional[Tuple[int, int, int]] = None
-MIN_QEMU_POSTCOPY_PREEMPT = (8, 0, 0)
-# The flag's value as proposed (1 << 21), for a libvirt-python that lacks
-# the name (every binding so far, and the project's, built against 9.0).
-VIR_MIGRATE_POSTCOPY_PREEMPT = 1 << 21
-
-
-def postcopy_preempt_host_ok(has_min_version):
-    """This host's libvirt and QEMU can open the post-copy preempt channel.
-
-    ``has_min_version(lv_ver, hv_ver)`` is ``Host.has_min_version`` (the
-    daemon's versions). Always False while no libvirt release is known to
-    accept the flag.
-    """
-    if MIN_LIBVIRT_POSTCOPY_PREEMPT is None:
-        return False
-    return bool(has_min_version(MIN_LIBVIRT_POSTCOPY_PREEMPT,
-                                MIN_QEMU_POSTCOPY_PREEMPT))
-
-
-def postcopy_preempt_requirement():
-    """What a host needs for the preempt channel, for the notes."""
-    if MIN_LIBVIRT_POSTCOPY_PREEMPT is None:
-        return ('a libvirt that accepts VIR_MIGRATE_POSTCOPY_PREEMPT (no '
-                'release known to this driver does; libvirt 11.3.0 refuses '
-                'it) and QEMU >= %s' % _v(MIN_QEMU_POSTCOPY_PREEMPT))
-    return 'libvirt >= %s and QEMU >= %s' % (
-        _v(MIN_LIBVIRT_POSTCOPY_PREEMPT), _v(MIN_QEMU_POSTCOPY_PREEMPT))
-
-
-def postcopy_preempt_flag(lv):
-    """VIR_MIGRATE_POSTCOPY_PREEMPT from ``lv``, or libvirt's value."""
-    return getattr(lv, 'VIR_MIGRATE_POSTCOPY_PREEMPT',
-                   VIR_MIGRATE_POSTCOPY_PREEMPT)
-
-
-@dataclasses.dataclass(frozen=True)
-class PreemptSupport(object):
-    """Which ends of a migration can open QEMU's post-copy preempt channel.
-
-    ``source``: this host's own libvirt and QEMU are new enough.
-    ``destination``: what the destination said about its own (its
-    ``check_can_live_migrate_destination`` answer, carried in the migrate
-    data); False when it said nothing (an older compute service), None when
-    there is no destination yet (the start-up summary).
-    """
-
-    source: bool = False
-    destination: Optional[bool] = False
-
-    @property
-    def both(self):
-        return bool(self.source and self.destination)
 
 
 @dataclasses.dataclass
@@ -97,8 +31,6 @@ class MigrationPlan(object):
     notes: List[str]
     parallel_connections: int = 1
     postcopy_recoverable: bool = False
-    # VIR_MIGRATE_POSTCOPY_PREEMPT is among the flags.
-    postcopy_preempt: bool = False
     # Block migration with post-copy permitted: post-copy covers the memory
     # only, and the switch cannot happen before the disks are copied.
     postcopy_after_disk_copy: bool = False
@@ -107,9 +39,7 @@ class MigrationPlan(object):
 def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
                           permit_auto_converge, parallel_connections=1,
                           parallel_with_postcopy_supported=False,
-                          native_tls=False,
-                          postcopy_preempt_supported=None,
-                          permit_postcopy_preempt=True):
+                          native_tls=False):
     """Flags for migrateToURI3 and why the optional ones are (not) there.
 
     ``native_tls`` (``live_migration_with_native_tls``) adds
@@ -124,10 +54,6 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
     about to be switched to post-copy would only slow it down for nothing.
     It also wins over parallel connections where QEMU cannot combine them:
     post-copy finishes any guest, more connections only finish some sooner.
-
-    ``postcopy_preempt_supported`` (a PreemptSupport: which hosts have it)
-    and ``permit_postcopy_preempt`` decide the post-copy preempt channel,
-    see ``_postcopy_preempt``; None leaves it out without a note.
     """
     flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
              lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
@@ -162,12 +88,7 @@ def build_migration_flags(lv, tunnelled, block_migration, permit_postcopy,
         parallel_with_postcopy_supported, notes)
     if connections > 1:
         flags |= lv.VIR_MIGRATE_PARALLEL
-    preempt = _postcopy_preempt(postcopy, postcopy_preempt_supported,
-                                permit_postcopy_preempt, notes)
-    if preempt:
-        flags |= postcopy_preempt_flag(lv)
-    plan = MigrationPlan(flags, postcopy, auto_converge, notes, connections,
-                         postcopy_preempt=preempt)
+    plan = MigrationPlan(flags, postcopy, auto_converge, notes, connections)
     note = postcopy_with_block_migration_note(postcopy, block_migration)
     if note:
         plan.postcopy_after_disk_copy = True
@@ -213,63 +134,6 @@ def _parallel_connections(wanted, tunnelled, postcopy,
         notes.append('%d parallel connections not used: %s' % (wanted, why))
         return 1
     return wanted
-
-
-def _postcopy_preempt(postcopy, support, permitted, notes):
-    """Whether to ask for QEMU's post-copy preempt channel; notes why not.
-
-    Without it, a page the destination requests during post-copy waits
-    behind every page already queued on the one migration stream; with
-    it (``VIR_MIGRATE_POSTCOPY_PREEMPT``; QEMU's ``postcopy-preempt``
-    capability, QEMU >= 8.0) requested pages go on a channel of their own.
-    Only with post-copy: QEMU refuses the capability without
-    ``postcopy-ram`` ("Postcopy preempt requires postcopy-ram",
-    migration/options.c), so never for a tunnelled migration either. Both
-    hosts must have it: a libvirt that does not know the flag refuses it
-    and fails the migration (see MIN_LIBVIRT_POSTCOPY_PREEMPT: so far
-    every libvirt does).
-
-    What else QEMU checks, and why none of it stops the flag here:
-
-    * compression: "Postcopy preempt not compatible with compress"
-      (the old ``compress`` capability, ``VIR_MIGRATE_COMPRESSED``), which
-      the driver never asks for;
-    * parallel connections (multifd): QEMU < 10.1 refuses multifd with
-      ``postcopy-ram`` itself ("Postcopy is not yet compatible with
-      multifd"), and the plan already drops the connections there; from
-      10.1 QEMU runs multifd, post-copy and the preempt channel together
-      (its own test ``/migration/multifd+postcopy/preempt/plain``);
-    * native TLS: the preempt channel is opened with the same TLS
-      credentials as the main stream (QEMU tests
-      ``postcopy/preempt/recovery/tls/psk``); no refusal;
-    * block migration: the disks are copied over libvirt's NBD
-      connections, not the RAM stream; no refusal. Post-copy itself only
-      starts once the disks are copied (``postcopy_after_disk_copy``).
-    """
-    if not postcopy or support is None:
-        return False
-    needs = postcopy_preempt_requirement()
-    why = None
-    if not permitted:
-        why = 'live_migration_permit_post_copy_preempt is false'
-    elif not support.source:
-        why = 'this host needs %s' % needs
-    elif support.destination is None:
-        notes.append('post-copy preempt channel: this host has it; each '
-                     'migration uses it when its destination has it too '
-                     '(%s)' % needs)
-        return False
-    elif not support.destination:
-        why = ('the destination did not report %s (an older host or '
-               'compute service), and libvirt would fail the migration'
-               % needs)
-    if why:
-        notes.append('post-copy preempt channel not used: %s' % why)
-        return False
-    notes.append('post-copy preempt channel requested: both hosts have %s, '
-                 'so pages the destination asks for in post-copy skip the '
-                 'queue' % needs)
-    return True
 
 
 def postcopy_recovery_note(plan, supported, timeout):
