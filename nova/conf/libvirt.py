@@ -104,8 +104,9 @@ counts such a disk as shared storage, so a live migration leaves it in place:
 ``block_migration`` false (or ``auto``) copies nothing, and the destination
 creates no image. Set the same value on every compute host of a migration
 pair; the export must allow root access (no root squash) from every host.
-Images are not deleted from the export when the instance is (delete them
-with an NFS client). Empty (the default): root disks are local files in
+Deleting the instance deletes its image from the export (over NFS, with
+libnfs, from the host where it runs); the clean-ups of a live migration
+never do. Empty (the default): root disks are local files in
 ``instances_path``.
 """),
     cfg.StrOpt(
