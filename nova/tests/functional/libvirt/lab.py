@@ -47,9 +47,10 @@ def wait_reports_or_crash(testcase, path, count, virt_type, timeout=60):
     wait_for(done, timeout, what='the guest to keep reporting')
     damage = tcg_kernel_damage(path, virt_type)
     if damage:
-        testcase.skipTest('QEMU TCG damaged the guest kernel during the '
-                          'copy (the guest program lost no write; the '
-                          'driver\'s checks had passed): %s' % damage)
+        testcase.skipTest('the guest kernel crashed under QEMU TCG after '
+                          'the migration (the guest program lost no '
+                          'write; the driver\'s checks had passed): %s'
+                          % damage)
 
 
 def env_for_test(testcase):

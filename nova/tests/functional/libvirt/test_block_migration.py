@@ -63,7 +63,12 @@ class BlockMigrationTestCase(base.LabTestCase):
 
     def setUp(self):
         super(BlockMigrationTestCase, self).setUp()
-        self.flags(instances_path=INSTANCES_PATH)
+        # The Migration record is saved every second (the option's
+        # minimum), and each case's disk copy lasts about 3 s at its cap,
+        # so saves during the disk phase do not depend on luck: at 40
+        # MiB/s a 34 MiB copy once ended between two 5 s saves.
+        self.flags(instances_path=INSTANCES_PATH,
+                   live_migration_monitor_interval=1)
 
     def boot_with_disk(self, disk_mib, fill_mib, rate=0, **workload):
         metadata = {'disk_mib': str(disk_mib), 'disk_fill_mib': str(fill_mib),
@@ -173,20 +178,21 @@ class BlockMigrationTestCase(base.LabTestCase):
         return result
 
     def test_idle_guest_block_migrates_with_its_disk(self):
-        # 20 MiB/s: the disk phase (libvirt caps the NBD mirror at the
-        # migration's bandwidth too) lasts over a second, so the record
-        # shows it.
-        self.flags(live_migration_bandwidth=20)
+        # 8 MiB/s: the disk phase (libvirt caps the NBD mirror at the
+        # migration's bandwidth too) lasts about 3 s, so the record shows
+        # it.
+        self.flags(live_migration_bandwidth=8)
         self._run('block-idle', disk_mib=64, fill_mib=24,
                   dirty_mib='32', dirty_rate='0')
 
     def test_busy_guest_block_migrates_while_writing_its_disk(self):
         # Memory dirtied at 20 MiB/s and two 1 MiB disk blocks rewritten
         # per second while the disk is mirrored; the link capped at
-        # 40 MiB/s, auto-converge allowed.
+        # 40 MiB/s, auto-converge allowed; 112 MiB of the disk written, so
+        # its copy lasts about 3 s.
         self.flags(live_migration_bandwidth=40,
                    live_migration_permit_auto_converge=True)
-        self._run('block-busy', disk_mib=96, fill_mib=32, rate=2,
+        self._run('block-busy', disk_mib=128, fill_mib=112, rate=2,
                   dirty_mib='48', dirty_rate='20')
 
     def test_force_complete_during_the_disk_copy_switches_after_it(self):
