@@ -77,10 +77,27 @@ class LabTestCase(testtools.TestCase):
         self.console = os.path.join(self.env['NOVA_LAB_SHARED_DIR'],
                                     '%s.log' % instance.uuid)
         self.addCleanup(self._cleanup, instance)
+        self._remove_stale(instance.name)
         self.driver_a.spawn(None, instance, self.image)
         lab.wait_for(lambda: len(lab.console_reports(self.console)) >= 2,
                      120, what='the guest program to report')
         return instance
+
+    def _remove_stale(self, name):
+        """Destroy and undefine a domain left with this test's name.
+
+        Only an interrupted earlier run (a killed test process) leaves
+        one; its clean-up never ran, and libvirt would refuse the name.
+        """
+        for driver in (self.driver_a, self.driver_b):
+            conn = driver.host.get_connection()
+            try:
+                dom = conn.lookupByName(name)
+            except Exception:
+                continue        # no such domain: the normal case
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
 
     def _cleanup(self, instance):
         # Retried: a domain whose migration job libvirt still holds (a
