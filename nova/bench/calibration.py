@@ -34,6 +34,7 @@ import math
 from nova.bench import lab_matrix
 from nova.bench import matrix
 from nova.bench import simulated
+from nova.simulator import migration_model
 from nova.virt.libvirt import monitor
 
 POLL_LAG = monitor.POLL_INTERVAL / 2.0
@@ -87,13 +88,28 @@ def model_phases(lab_phases, fault_service, uncapped=True, link_params=None):
     return out
 
 
+def _log_error(pairs):
+    """Sum of squared log ratios of (lab, model) pairs (floored at 1 ms)."""
+    return sum(math.log(max(lab, 1e-3) / max(model, 1e-3)) ** 2
+               for lab, model in pairs)
+
+
 def error(lab_phases, model):
     """Sum of squared log ratios (lab minus the poll lag, over model)."""
-    total = 0.0
-    for key, (lab, _at) in lab_phases.items():
-        lab = max(lab - POLL_LAG, 1e-3)
-        total += math.log(lab / max(model[key], 1e-3)) ** 2
-    return total
+    return _log_error((lab - POLL_LAG, model[key])
+                      for key, (lab, _at) in lab_phases.items())
+
+
+def _grid_fit(grid, predict, score):
+    """(best value, {value: error}, prediction at best) over ``grid``:
+    ``predict(value)`` gives the model's figures, ``score`` their error.
+    """
+    errors, predictions = {}, {}
+    for value in grid:
+        predictions[value] = predict(value)
+        errors[value] = score(predictions[value])
+    best = min(grid, key=lambda v: errors[v])
+    return best, errors, predictions[best]
 
 
 def fit(results_csv, grid=GRID, uncapped=True, link_params=None):
@@ -106,12 +122,10 @@ def fit(results_csv, grid=GRID, uncapped=True, link_params=None):
     lab = lab_postcopy_phases(results_csv)
     if not lab:
         raise ValueError('no completed post-copy runs in %s' % results_csv)
-    errors, phases = {}, {}
-    for service in grid:
-        phases[service] = model_phases(lab, service, uncapped, link_params)
-        errors[service] = error(lab, phases[service])
-    best = min(grid, key=lambda s: errors[s])
-    return best, errors, phases[best]
+    return _grid_fit(
+        grid, lambda service: model_phases(lab, service, uncapped,
+                                           link_params),
+        lambda phases: error(lab, phases))
 
 
 # The hand-over (Link.resume_time) ------------------------------------------
@@ -124,24 +138,30 @@ def _blackout_ms(cell):
     return float(value), float(resolution or 0)
 
 
-def hand_over_samples(blackout_csv):
-    """Seconds the probe saw beyond QEMU's downtime, one per completed run
-    that finished by a switch-over QEMU timed (pre-copy, auto-converge, a
-    pause): the answer gap minus half the probe's interval (the gap ends
-    at the first answer after the guest runs, on average that much late).
+def _probe_rows(blackout_csv):
+    """(row, gap in s, QEMU downtime in ms or None) of each completed run
+    the probe watched; the gap less half the probe's interval (it ends at
+    the first answer after the guest runs, on average that much late).
     """
-    samples = []
     with open(blackout_csv) as f:
         for row in csv.DictReader(f):
             seen = _blackout_ms(row['blackout ms (lab, +/- probe)'])
-            downtime = row['QEMU downtime ms']
-            if (row['outcome'] != 'completed' or seen is None or
-                    not downtime or downtime == '-'):
+            if row['outcome'] != 'completed' or seen is None:
                 continue
-            gap_ms, resolution_ms = seen
-            samples.append((gap_ms - resolution_ms / 2.0 -
-                            float(downtime)) / 1000.0)
-    return samples
+            downtime = row['QEMU downtime ms']
+            yield (row, (seen[0] - seen[1] / 2.0) / 1000.0,
+                   float(downtime) if downtime and downtime != '-'
+                   else None)
+
+
+def hand_over_samples(blackout_csv):
+    """Seconds the probe saw beyond QEMU's downtime, one per completed run
+    that finished by a switch-over QEMU timed (pre-copy, auto-converge, a
+    pause).
+    """
+    return [gap - downtime / 1000.0
+            for _row, gap, downtime in _probe_rows(blackout_csv)
+            if downtime is not None]
 
 
 def fit_resume_time(blackout_csv, announce_delay=0.0):
@@ -170,17 +190,9 @@ def postcopy_blackouts(blackout_csv):
     to post-copy (libvirt reports no downtime for them), less half the
     probe's interval.
     """
-    seen = {}
-    with open(blackout_csv) as f:
-        for row in csv.DictReader(f):
-            gap = _blackout_ms(row['blackout ms (lab, +/- probe)'])
-            downtime = row['QEMU downtime ms']
-            if (row['outcome'] != 'completed' or gap is None or
-                    (downtime and downtime != '-')):
-                continue
-            seen[(row['strategy'], row['workload'])] = (
-                gap[0] - gap[1] / 2.0) / 1000.0
-    return seen
+    return {(row['strategy'], row['workload']): gap
+            for row, gap, downtime in _probe_rows(blackout_csv)
+            if downtime is None}
 
 
 def model_blackouts(keys, link_params):
@@ -197,20 +209,14 @@ def fit_request_wait(blackout_csv, grid=WAIT_GRID, base_params=None):
     The squared log ratio of the lab's post-copy blackouts over the
     model's, on a grid of waits, the other lab figures fixed.
     """
-    from nova.simulator import migration_model
     lab = postcopy_blackouts(blackout_csv)
     if not lab:
         raise ValueError('no completed post-copy runs in %s' % blackout_csv)
     params = dict(base_params or migration_model.lab_link_params())
-    errors, models = {}, {}
-    for wait in grid:
-        params['request_wait'] = wait
-        models[wait] = model_blackouts(lab, params)
-        errors[wait] = sum(
-            math.log(max(lab[k], 1e-3) / max(models[wait][k], 1e-3)) ** 2
-            for k in lab)
-    best = min(grid, key=lambda b: errors[b])
-    return best, errors, models[best]
+    return _grid_fit(
+        grid,
+        lambda wait: model_blackouts(lab, dict(params, request_wait=wait)),
+        lambda models: _log_error((lab[k], models[k]) for k in lab))
 
 
 # The post-copy job's end after its last page (Link.postcopy_end_time) ----
@@ -224,16 +230,12 @@ def fit_postcopy_end(results_csv, grid=END_GRID, link_params=None):
     The lab's post-copy phases (current driver: post-copy capped) against
     the model's, the fault cost and the other lab figures held.
     """
-    from nova.simulator import migration_model
     lab = lab_postcopy_phases(results_csv)
     if not lab:
         raise ValueError('no completed post-copy runs in %s' % results_csv)
     params = dict(link_params or migration_model.lab_link_params())
     service = params.pop('fault_service', None)
-    errors, phases = {}, {}
-    for end in grid:
-        params['postcopy_end_time'] = end
-        phases[end] = model_phases(lab, service, False, dict(params))
-        errors[end] = error(lab, phases[end])
-    best = min(grid, key=lambda e: errors[e])
-    return best, errors, phases[best]
+    return _grid_fit(
+        grid, lambda end: model_phases(lab, service, False,
+                                       dict(params, postcopy_end_time=end)),
+        lambda phases: error(lab, phases))

@@ -212,13 +212,13 @@ def tcg_kernel_damage(path, virt_type):
         return None
     if any(r['bad'] for r in console_reports(path)):
         return None
-    crash = [line for line in console_problems(path)
+    problems = console_problems(path)
+    if any('DIRTIER CORRUPT' in line for line in problems):
+        return None
+    crash = [line for line in problems
              if any(word in line for word in KERNEL_CRASH) and
              not SOFT_LOCKUP.search(line)]
-    if not crash or any('DIRTIER CORRUPT' in line
-                        for line in console_problems(path)):
-        return None
-    return crash[0]
+    return crash[0] if crash else None
 
 
 def wait_for(predicate, timeout, interval=0.5, what='condition'):

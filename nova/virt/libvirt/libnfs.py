@@ -25,7 +25,7 @@ TIMEOUT_MS = 30000
 
 
 class NfsError(Exception):
-    pass
+    """libnfs could not be loaded, or an NFS call failed."""
 
 
 def _load(name=LIBRARY):
